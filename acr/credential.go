@@ -28,12 +28,12 @@ import (
 const Timeout = 20 * time.Second
 
 // retryOptions is the SDK retry policy for every request (AAD, managed identity,
-// registry): 4 tries, 0.3-0.6-1.2 s apart (with jitter), each try at most 6 s, a
-// Retry-After above 3 s ends the retries. A failing endpoint costs about 2 s; a hung
-// one is cut by Timeout.
+// registry): 4 tries, waiting about 0.2, 0.6 and 1.4 s in between (azcore's
+// exponential backoff, with jitter), each try at most 6 s; a Retry-After above 3 s ends
+// the retries. A failing endpoint costs about 2-3 s; a hung one is cut by Timeout.
 var retryOptions = policy.RetryOptions{
 	MaxRetries:    3,
-	RetryDelay:    300 * time.Millisecond,
+	RetryDelay:    200 * time.Millisecond,
 	MaxRetryDelay: 3 * time.Second,
 	TryTimeout:    6 * time.Second,
 }

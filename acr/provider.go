@@ -279,9 +279,10 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{p.cloud.Scope()}})
 	if err != nil {
+		cause := timedOut(ctx, start, describeAADError(err))
 		cancel()
 		<-chc
-		return nil, fail("AAD token", timedOut(ctx, start, describeAADError(err)))
+		return nil, fail("AAD token", cause)
 	}
 	c := <-chc
 	if c.err != nil {

@@ -28,16 +28,16 @@ func ParseChallenge(values ...string) (Challenge, error) {
 			realm, service := c.params["realm"], c.params["service"]
 			switch {
 			case realm == "":
-				return Challenge{}, errors.New("Bearer challenge has no realm")
+				return Challenge{}, errors.New("the Bearer challenge has no realm")
 			case service == "":
-				return Challenge{}, errors.New("Bearer challenge has no service")
+				return Challenge{}, errors.New("the Bearer challenge has no service")
 			}
 			u, err := url.Parse(realm)
 			if err != nil || u.Host == "" {
-				return Challenge{}, fmt.Errorf("Bearer challenge realm %q is not an absolute URL", realm)
+				return Challenge{}, fmt.Errorf("the Bearer challenge realm %q is not an absolute URL", realm)
 			}
 			if u.Scheme != "https" {
-				return Challenge{}, fmt.Errorf("Bearer challenge realm %q is not https", realm)
+				return Challenge{}, fmt.Errorf("the Bearer challenge realm %q is not https", realm)
 			}
 			return Challenge{Realm: u, Service: service}, nil
 		}

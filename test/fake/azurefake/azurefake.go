@@ -39,6 +39,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -223,10 +225,14 @@ func Start(opts Options) (*Server, error) {
 		refresh:        map[string]refreshToken{},
 		access:         map[string]accessToken{},
 	}
+	quiet := log.New(io.Discard, "", 0) // clients that give up mid-handshake are expected
 	s.tls = httptest.NewUnstartedServer(http.HandlerFunc(s.serveTLS))
 	s.tls.TLS = opts.CA.ServerConfig()
+	s.tls.Config.ErrorLog = quiet
 	s.tls.StartTLS()
-	s.ident = httptest.NewServer(http.HandlerFunc(s.serveIdentity))
+	s.ident = httptest.NewUnstartedServer(http.HandlerFunc(s.serveIdentity))
+	s.ident.Config.ErrorLog = quiet
+	s.ident.Start()
 	s.URL, s.Addr = s.tls.URL, s.tls.Listener.Addr().String()
 	s.IdentityURL, s.IdentityAddr = s.ident.URL, s.ident.Listener.Addr().String()
 	return s, nil
@@ -637,10 +643,10 @@ func (s *Server) aadToken(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "invalid_request", "AADSTS50027: wrong client_assertion_type")
 			return
 		}
-		method, err := s.checkAssertion(p, clientID, "https://"+r.Host+r.URL.Path, r.PostForm.Get("client_assertion"))
+		method, refusal := s.checkAssertion(p, clientID, "https://"+r.Host+r.URL.Path, r.PostForm.Get("client_assertion"))
 		rec.Method = method
-		if err != nil {
-			fail(http.StatusUnauthorized, "invalid_client", err.Error())
+		if refusal != "" {
+			fail(http.StatusUnauthorized, "invalid_client", refusal)
 			return
 		}
 	default:
@@ -659,39 +665,40 @@ func (s *Server) aadToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// checkAssertion verifies a certificate assertion or checks a federated one.
-func (s *Server) checkAssertion(p principal, clientID, tokenEndpoint, assertion string) (string, error) {
+// checkAssertion verifies a certificate assertion or checks a federated one. It
+// returns the method and, when the assertion is refused, AAD's error description.
+func (s *Server) checkAssertion(p principal, clientID, tokenEndpoint, assertion string) (method, refusal string) {
 	header, claims, signed, sig, err := jwtParts(assertion)
 	if err != nil {
-		return "", fmt.Errorf("AADSTS50027: invalid JWT assertion: %v", err)
+		return "", fmt.Sprintf("AADSTS50027: invalid JWT assertion: %v", err)
 	}
 	if expired(claims, time.Now()) {
-		return "", errors.New("AADSTS700024: Client assertion is not within its valid time range.")
+		return "", "AADSTS700024: Client assertion is not within its valid time range."
 	}
 	if p.cert != nil {
 		alg, _ := header["alg"].(string)
 		if err := verifyRSA(p.cert, alg, signed, sig); err != nil {
-			return "client_certificate", fmt.Errorf("AADSTS700027: Client assertion failed signature validation: %v", err)
+			return "client_certificate", fmt.Sprintf("AADSTS700027: Client assertion failed signature validation: %v", err)
 		}
 		if iss, _ := claims["iss"].(string); iss != clientID {
-			return "client_certificate", errors.New("AADSTS700023: assertion issuer is not the client id")
+			return "client_certificate", "AADSTS700023: assertion issuer is not the client id"
 		}
 		if !contains(audiences(claims), tokenEndpoint) {
-			return "client_certificate", fmt.Errorf("AADSTS700021: assertion audience is not %s", tokenEndpoint)
+			return "client_certificate", "AADSTS700021: assertion audience is not " + tokenEndpoint
 		}
-		return "client_certificate", nil
+		return "client_certificate", ""
 	}
 	if p.subject != "" {
 		sub, _ := claims["sub"].(string)
 		if sub != p.subject {
-			return "federated", fmt.Errorf("AADSTS700213: No matching federated identity record found for presented assertion subject '%s'.", sub)
+			return "federated", "AADSTS700213: No matching federated identity record found for presented assertion subject '" + sub + "'."
 		}
 		if !contains(audiences(claims), p.audience) {
-			return "federated", fmt.Errorf("AADSTS700212: No matching federated identity record found for presented assertion audience (want %s).", p.audience)
+			return "federated", "AADSTS700212: No matching federated identity record found for presented assertion audience (want " + p.audience + ")."
 		}
-		return "federated", nil
+		return "federated", ""
 	}
-	return "", errors.New("AADSTS700027: this application has no certificate or federated credential")
+	return "", "AADSTS700027: this application has no certificate or federated credential"
 }
 
 func (s *Server) issueAAD(tenant, clientID, method, audience string) (string, time.Time) {

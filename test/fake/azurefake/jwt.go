@@ -38,6 +38,7 @@ func ServiceAccountToken(namespace, name, uid, audience string) string {
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": now.Add(time.Hour).Unix(),
+		"jti": randomID(),
 		"kubernetes.io": map[string]any{
 			"namespace":      namespace,
 			"serviceaccount": map[string]string{"name": name, "uid": uid},
