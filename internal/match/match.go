@@ -135,15 +135,18 @@ func IsDefaultRegistryMatch(image string) bool {
 	return !strings.ContainsAny(first, ".:")
 }
 
-// ServesHost reports whether the kubelet could hand out the credentials stored under
-// key (normalized) for some repository on host: key's host part matches host, or key
-// is DefaultRegistryKey and host is Docker Hub's (the kubelet's fallback, which only
-// applies when no other key matches; the kubelet decides that, given every key).
+// ServesHost reports whether the credentials stored under key (normalized) may be
+// handed out for some repository on host: key's host part matches host, or key is
+// DefaultRegistryKey and host is Docker Hub's ("docker.io" or "index.docker.io"; the
+// kubelet's fallback, which only applies when no other key matches, is left to the
+// kubelet). The kubelet's fallback also covers single-label hosts such as
+// "myhost/app" (see IsDefaultRegistryMatch); ServesHost does not, so that Docker Hub
+// credentials are never offered to another registry.
 func ServesHost(key, host string) bool {
 	if MatchHost(key, host) {
 		return true
 	}
-	return key == DefaultRegistryKey && IsDefaultRegistryMatch(host+"/x")
+	return key == DefaultRegistryKey && (host == "docker.io" || host == DefaultRegistryKey)
 }
 
 // Lookup returns the keys whose credentials the kubelet's keyring would hand to the

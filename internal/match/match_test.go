@@ -155,7 +155,7 @@ func TestServesHost(t *testing.T) {
 		{"index.docker.io", "index.docker.io", true},
 		{"index.docker.io", "quay.io", false},
 		{"index.docker.io", "localhost:5000", false},
-		{"index.docker.io", "myhost", true}, // the kubelet's rule: no "." nor ":" is Docker Hub
+		{"index.docker.io", "myhost", false}, // the kubelet would; Hub credentials stay with Docker Hub
 		{"docker.io", "docker.io", true},
 		{"*.my-registry.example/images", "sub.my-registry.example", true},
 		{"quay.io", "docker.io", false},
