@@ -51,6 +51,10 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	if err != nil {
 		return "", "", fmt.Errorf("credential helper %s not found in PATH", prog)
 	}
+	limit := timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < limit {
+		limit = time.Until(dl)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "get")
@@ -61,10 +65,9 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	// A helper's children may keep the pipes open after it is killed; do not wait
 	// for them past this.
 	cmd.WaitDelay = time.Second
-	start := time.Now()
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return "", "", fmt.Errorf("credential helper %s for %s: no answer within %s", prog, serverURL, time.Since(start).Round(time.Millisecond))
+		return "", "", fmt.Errorf("credential helper %s for %s: no answer within %s", prog, serverURL, limit.Round(time.Millisecond))
 	}
 	if runErr != nil {
 		if strings.TrimSpace(stdout.String()) == notFoundMessage {
