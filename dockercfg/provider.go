@@ -6,7 +6,17 @@
 // kubelet does not answer from its own cache; nothing is cached on disk. The answer
 // holds every entry whose host part matches the image's registry, whatever its path:
 // the kubelet matches paths itself, so the answer is keyed Registry and stays right
-// for every repository on that registry.
+// for every repository on that registry. An "index.docker.io" entry (however
+// spelled) is offered for docker.io images only.
+//
+// Credential helpers (which the kubelet itself ignores): a credHelpers entry applies
+// to the registry it names (docker's exact hostnames; the kubelet's wildcard forms
+// work too), credsStore to every other registry, so a file with a credsStore serves
+// every image. The helper is asked for the image's registry host as docker would
+// ("https://index.docker.io/v1/" for Docker Hub) and its answer is keyed by that
+// host. Empty entries, which docker writes for logins kept by a helper, are dropped
+// when a helper applies; "credentials not found" from a helper is no answer, not an
+// error.
 package dockercfg
 
 import (
@@ -48,7 +58,8 @@ const maxFileSize = 10 << 20
 
 // Config is the "static:" section of the plugin's config file.
 type Config struct {
-	// Enabled turns the backend off when false; nil means on.
+	// Enabled turns the backend off when false; nil means on. New ignores it: the
+	// caller does not build a disabled backend.
 	Enabled *bool `json:"enabled,omitempty"`
 	// Files are the docker config files to read, in order (config.json or legacy
 	// .dockercfg, told apart by content). Empty means the kubelet's own search for
