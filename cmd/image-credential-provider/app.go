@@ -17,6 +17,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/protocol"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -281,23 +282,71 @@ func getCmd(opts *options, image string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "cacheKeyType:   %s\n", ans.CacheKeyType)
 	fmt.Fprintf(stdout, "cacheDuration:  %s\n", ans.CacheDuration)
+	// Which keys the kubelet would try for this image, in its order (reverse
+	// lexicographic among the keys that match, then the Docker Hub fallback).
+	normalized := map[string]string{}
+	var normKeys []string
+	for k := range ans.Auth {
+		if n, err := match.NormalizeKey(k); err == nil {
+			normalized[k] = n
+			normKeys = append(normKeys, n)
+		}
+	}
+	order := map[string]int{}
+	for i, n := range match.Lookup(normKeys, img.Repository()) {
+		order[n] = i + 1
+	}
+	sources := describeSources(ans)
 	keys := make([]string, 0, len(ans.Auth))
 	for k := range ans.Auth {
 		keys = append(keys, k)
 	}
-	// The kubelet tries matching keys in reverse lexicographic order.
-	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
+	sort.Slice(keys, func(i, j int) bool {
+		oi, oj := order[normalized[keys[i]]], order[normalized[keys[j]]]
+		if (oi == 0) != (oj == 0) {
+			return oi != 0
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return keys[i] > keys[j]
+	})
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nKEY\tUSERNAME\tPASSWORD")
+	fmt.Fprintln(tw, "\nTRY\tKEY\tUSERNAME\tPASSWORD\tFROM")
 	for _, k := range keys {
 		a := ans.Auth[k]
 		pw := a.Password
 		if !opts.showSecrets {
 			pw = mask(pw)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", k, a.Username, pw)
+		try := "-"
+		if o := order[normalized[k]]; o > 0 {
+			try = fmt.Sprint(o)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", try, k, a.Username, pw, sources[k])
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nTRY: the order in which the kubelet tries the credentials for this image (- = its path does not match).")
+	return nil
+}
+
+// describeSources says which backend each key of the answer came from: the
+// first backend to give it (the one whose credentials are kept).
+func describeSources(ans *providers.Answer) map[string]string {
+	src := map[string]string{}
+	for _, c := range ans.Contributions {
+		if c.Result == nil {
+			continue
+		}
+		for k := range c.Result.Auth {
+			if _, ok := src[k]; !ok {
+				src[k] = c.Backend
+			}
+		}
+	}
+	return src
 }
 
 // mask hides a password but shows its length class, so people can tell an empty one.

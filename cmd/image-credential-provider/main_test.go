@@ -112,7 +112,15 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-const exampleConfig = "../../examples/dockercfg/config.json"
+// exampleConfig is the README demo's config.json, as an absolute path (the plugin runs
+// in a temp dir, as the kubelet's cwd is not ours).
+var exampleConfig = func() string {
+	p, err := filepath.Abs("../../examples/dockercfg/config.json")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 func TestKubeletModeEveryAPIVersion(t *testing.T) {
 	for _, v := range []string{"credentialprovider.kubelet.k8s.io/v1", "credentialprovider.kubelet.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1alpha1"} {
@@ -149,7 +157,7 @@ func TestKubeletModeBadRequests(t *testing.T) {
 		{"wrong kind", `{"kind":"Pod","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a"}`, `kind is "Pod"`},
 		{"missing apiVersion", `{"kind":"CredentialProviderRequest","image":"a"}`, "no apiVersion"},
 		{"empty image", request("credentialprovider.kubelet.k8s.io/v1", ""), "empty image"},
-		{"invalid image", request("credentialprovider.kubelet.k8s.io/v1", "UPPER/case"), "invalid image reference"},
+		{"invalid image", request("credentialprovider.kubelet.k8s.io/v1", "bad image/x"), "invalid image reference"},
 		{"too large", strings.Repeat(" ", 1<<20+1), "larger than"},
 	}
 	for _, tt := range tests {
