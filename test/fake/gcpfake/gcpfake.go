@@ -683,4 +683,3 @@ func writeGoogleError(w http.ResponseWriter, status int, code, msg string) {
 
 // Env returns the environment a process needs to reach this fake as its metadata server.
 func (s *Server) Env() []string { return []string{"GCE_METADATA_HOST=" + s.MetadataHost} }
-
