@@ -125,7 +125,13 @@ func isMetadataHost(u *url.URL, metadataHostEnv string) bool {
 // (viaMetadata), and refuses everything else.
 func checkDockerConfigURL(raw, metadataHostEnv string) (u *url.URL, viaMetadata bool, err error) {
 	u, err = url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
+	if err != nil || u.Scheme == "" {
+		return nil, false, errors.New("the value is not an absolute URL")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, false, fmt.Errorf("URL scheme %q is not supported (want https, or http to the metadata server)", u.Scheme)
+	}
+	if u.Hostname() == "" || u.Opaque != "" {
 		return nil, false, errors.New("the value is not an absolute URL")
 	}
 	switch u.Scheme {
@@ -138,9 +144,8 @@ func checkDockerConfigURL(raw, metadataHostEnv string) (u *url.URL, viaMetadata 
 			}
 			return u, true, nil
 		}
-		return nil, false, fmt.Errorf("%s: plain http is only allowed to the metadata server; use https", redactURL(u))
 	}
-	return nil, false, fmt.Errorf("URL scheme %q is not supported (want https, or http to the metadata server)", u.Scheme)
+	return nil, false, fmt.Errorf("%s: plain http is only allowed to the metadata server; use https", redactURL(u))
 }
 
 // redactURL shows a URL without user info, query or fragment (signed URLs carry their

@@ -19,19 +19,21 @@ const (
 
 // DropInConfig turns the arguments of kubernetes/cloud-provider-gcp's auth-provider-gcp
 // (os.Args[1:], as a kubelet CredentialProviderConfig written for it passes them) into
-// a Config, so this binary can be installed under that name:
+// a Config, so this binary can be installed under that name. The accepted invocation is
 //
-//		[klog flags] get-credentials [--authFlow|-a gcr|dockercfg|dockercfg-url]
-//		    [--identity-provider URL --project-id ID] [--v N] [klog flags]
+//	[klog flags] get-credentials [--authFlow|-a gcr|dockercfg|dockercfg-url]
+//	    [--identity-provider URL --project-id ID] [--v N] [klog flags]
 //
-//	  - gcr: Google tokens from DefaultSources (a key file when one is named, else the
-//	    metadata server). With --identity-provider, service account tokens of service
-//	    accounts annotated iam.gke.io/enable-wi-image-pull: "true" are exchanged through
-//	    STS with audience identitynamespace:<project-id>.svc.id.goog:<identity-provider>,
-//	    impersonating the iam.gke.io/gcp-service-account annotation when present.
-//	  - dockercfg, dockercfg-url: the docker config of instance attribute
-//	    google-dockercfg, or at the URL in google-dockercfg-url, for any registry the
-//	    kubelet asks about.
+// and the flows map to:
+//
+//   - gcr: Google tokens from DefaultSources (a key file when one is named, else the
+//     metadata server). With --identity-provider, service account tokens of service
+//     accounts annotated iam.gke.io/enable-wi-image-pull: "true" are exchanged through
+//     STS with audience identitynamespace:<project-id>.svc.id.goog:<identity-provider>,
+//     impersonating the iam.gke.io/gcp-service-account annotation when present.
+//   - dockercfg, dockercfg-url: the docker config of instance attribute
+//     google-dockercfg, or at the URL in google-dockercfg-url, for any registry the
+//     kubelet asks about.
 //
 // --v is returned in Config.Verbosity; klog's other flags are accepted and ignored.
 // The anchor's KUBE_SIDECAR_CACHE_TYPE / KUBE_SIDECAR_CACHE_DURATION are not read: the

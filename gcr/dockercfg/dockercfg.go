@@ -120,7 +120,7 @@ func parse(s string) (*url.URL, bool) {
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return nil, false
 	}
 	return u, true

@@ -20,6 +20,7 @@
 package gcpfake
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -28,6 +29,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -380,6 +382,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if d > 0 {
+		// Read the body first: the server notices a client that gave up only once
+		// the body is consumed, and a delayed handler must end when its client does.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
