@@ -223,9 +223,9 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return p.tokenResult(host, tok), nil
 	}
 
+	google := IsRegistryHost(host)
 	var skipped []string
 	for _, src := range p.cfg.Sources {
-		google := IsRegistryHost(host)
 		var (
 			tok  *oauth2.Token
 			cfg  dockercfg.Config
