@@ -12,7 +12,9 @@ import (
 
 	"cloud.google.com/go/compute/metadata"
 
-	"github.com/imagecred/image-credential-provider/gcr/dockercfg"
+	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/internal/match"
+	"github.com/imagecred/image-credential-provider/providers"
 )
 
 // Instance attributes of the anchor's dockercfg flows.
@@ -31,9 +33,10 @@ func attributeFor(src string) string {
 	return AttributeDockerCfg
 }
 
-// dockerConfig reads the docker config of a dockercfg source. A missing attribute is
-// errNotAvailable.
-func (p *Provider) dockerConfig(ctx context.Context, src string) (dockercfg.Config, error) {
+// dockerConfig reads the docker config of a dockercfg source (config.json or legacy
+// .dockercfg layout, parsed like the kubelet by the static backend's parser; credential
+// helpers named in it are never run). A missing attribute is errNotAvailable.
+func (p *Provider) dockerConfig(ctx context.Context, src string) (*dockercfg.File, error) {
 	attr := attributeFor(src)
 	v, err := metadata.NewClient(p.mdsClient).InstanceAttributeValueWithContext(ctx, attr)
 	var nd metadata.NotDefinedError
@@ -52,11 +55,23 @@ func (p *Provider) dockerConfig(ctx context.Context, src string) (dockercfg.Conf
 			return nil, err
 		}
 	}
-	cfg, err := dockercfg.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid docker config: %w", err)
+	return dockercfg.Parse("docker config", data)
+}
+
+// dockerConfigAuth picks the entries of cfg that may serve some repository on host (the
+// kubelet matches the path), so a Registry-keyed answer holds for every repository.
+func dockerConfigAuth(cfg *dockercfg.File, host string) map[string]providers.AuthConfig {
+	auth := map[string]providers.AuthConfig{}
+	for _, e := range cfg.Auths {
+		n, err := match.NormalizeKey(e.Key)
+		if err != nil || !match.ServesHost(n, host) {
+			continue
+		}
+		if _, dup := auth[n]; !dup {
+			auth[n] = providers.AuthConfig{Username: e.Username, Password: e.Password}
+		}
 	}
-	return cfg, nil
+	return auth
 }
 
 // fetchDockerConfig reads the docker config at raw, which must be an https URL or a

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +28,9 @@ func TestDockerCfgAttribute(t *testing.T) {
 		"https://registry.example.com/v1/": {"ruser", "fake-registry-password"},
 		"gcr.io":                           {"guser", "fake-gcr-password"},
 		"*.corp.example":                   {"cuser", "fake-corp-password"},
+		"paths.example.com/teamA":          {"auser", "fake-a-password"},
+		"paths.example.com/teamB":          {"buser", "fake-b-password"},
+		"https://index.docker.io/v1/":      {"huser", "fake-hub-password"},
 	})
 	tests := []struct {
 		name     string
@@ -36,6 +41,12 @@ func TestDockerCfgAttribute(t *testing.T) {
 		{"a listed registry", "registry.example.com", map[string]providers.AuthConfig{"registry.example.com": {Username: "ruser", Password: "fake-registry-password"}}, ""},
 		{"a Google registry", "gcr.io", map[string]providers.AuthConfig{"gcr.io": {Username: "guser", Password: "fake-gcr-password"}}, ""},
 		{"a glob entry", "reg.corp.example", map[string]providers.AuthConfig{"*.corp.example": {Username: "cuser", Password: "fake-corp-password"}}, ""},
+		// A Registry-keyed answer must hold for every repository on the host: every
+		// entry of the host is returned and the kubelet matches the path.
+		{"entries with paths", "paths.example.com", map[string]providers.AuthConfig{
+			"paths.example.com/teamA": {Username: "auser", Password: "fake-a-password"},
+			"paths.example.com/teamB": {Username: "buser", Password: "fake-b-password"}}, ""},
+		{"Docker Hub", "docker.io", map[string]providers.AuthConfig{"index.docker.io": {Username: "huser", Password: "fake-hub-password"}}, ""},
 		{"an unlisted registry", "quay.io", nil, "no entry for this registry"},
 	}
 	for _, tt := range tests {
@@ -72,6 +83,22 @@ func TestDockerCfgAttribute(t *testing.T) {
 	}
 }
 
+func TestDockerCfgNeverRunsCredentialHelpers(t *testing.T) {
+	f := startFake(t)
+	marker := writeFile(t, "ran", "")
+	helper := writeFile(t, "docker-credential-evil", "#!/bin/sh\necho ran > "+marker+"\n")
+	if err := os.Chmod(helper, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Dir(helper)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	f.SetAttribute(AttributeDockerCfg, `{"auths":{},"credHelpers":{"registry.example.com":"evil"},"credsStore":"evil"}`)
+	_, err := fetch(t, newProvider(t, Config{Sources: []string{SourceDockerCfg}, DockerConfigAnyHost: true}), request("registry.example.com"))
+	checkOneLine(t, err, "registry.example.com", "no entry for this registry")
+	if b, _ := os.ReadFile(marker); len(b) != 0 {
+		t.Error("a credential helper named by the metadata attribute was run")
+	}
+}
+
 func TestDockerCfgOnlyGoogleHostsWithoutAnyHost(t *testing.T) {
 	startFake(t)
 	p := newProvider(t, Config{Sources: []string{SourceDockerCfg}})
@@ -89,7 +116,7 @@ func TestDockerCfgAttributeMissingOrBad(t *testing.T) {
 	}{
 		{"google-dockercfg not set", SourceDockerCfg, nil, []string{"no Google credentials", "instance attribute google-dockercfg is not set"}},
 		{"google-dockercfg-url not set", SourceDockerCfgURL, nil, []string{"no Google credentials", "instance attribute google-dockercfg-url is not set"}},
-		{"not JSON", SourceDockerCfg, ptr("{nope"), []string{"invalid docker config", "not a JSON object"}},
+		{"not JSON", SourceDockerCfg, ptr("{nope"), []string{"docker config: malformed JSON"}},
 		{"too large", SourceDockerCfg, ptr(`{"auths":{}, "x":"` + strings.Repeat("a", maxDockerConfigBytes) + `"}`), []string{"larger than"}},
 		{"plain http elsewhere", SourceDockerCfgURL, ptr("http://127.0.0.1:1/cfg?sig=fake-signature"), []string{"plain http is only allowed to the metadata server"}},
 		{"file scheme", SourceDockerCfgURL, ptr("file:///etc/shadow"), []string{`URL scheme "file" is not supported`}},

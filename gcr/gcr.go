@@ -24,7 +24,7 @@ import (
 	"golang.org/x/oauth2"
 	"k8s.io/klog/v2"
 
-	"github.com/imagecred/image-credential-provider/gcr/dockercfg"
+	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -228,7 +228,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	for _, src := range p.cfg.Sources {
 		var (
 			tok  *oauth2.Token
-			cfg  dockercfg.Config
+			cfg  *dockercfg.File
 			err  error
 			what string
 		)
@@ -274,7 +274,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		if tok != nil {
 			return p.tokenResult(host, tok), nil
 		}
-		return dockerConfigResult(host, req.Image, src, cfg)
+		return dockerConfigResult(host, src, cfg)
 	}
 	if len(skipped) == 0 {
 		return nil, registryError(host, "no credential source applies to this registry")
@@ -290,20 +290,12 @@ func (p *Provider) tokenResult(host string, tok *oauth2.Token) *providers.Result
 	}
 }
 
-func dockerConfigResult(host string, img providers.Image, src string, cfg dockercfg.Config) (*providers.Result, error) {
-	entries := cfg.For(img.Repository())
-	if len(entries) == 0 {
+func dockerConfigResult(host, src string, cfg *dockercfg.File) (*providers.Result, error) {
+	auth := dockerConfigAuth(cfg, host)
+	if len(auth) == 0 {
 		return nil, registryError(host, "metadata attribute "+attributeFor(src)+": the docker config has no entry for this registry")
 	}
-	res := &providers.Result{
-		Auth:          make(map[string]providers.AuthConfig, len(entries)),
-		CacheKeyType:  providers.RegistryPluginCacheKeyType,
-		CacheDuration: dockerConfigCacheDuration,
-	}
-	for k, e := range entries {
-		res.Auth[k] = providers.AuthConfig{Username: e.Username, Password: e.Password}
-	}
-	return res, nil
+	return &providers.Result{Auth: auth, CacheKeyType: providers.RegistryPluginCacheKeyType, CacheDuration: dockerConfigCacheDuration}, nil
 }
 
 // onGCE tells whether a metadata server is there, without the network when it can:
