@@ -172,3 +172,25 @@ func TestKeyFileFailures(t *testing.T) {
 		})
 	}
 }
+
+func FuzzKeyFileType(f *testing.F) {
+	f.Add([]byte(`{"type":"service_account"}`))
+	f.Add([]byte(`{"type":"gdch_service_account"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		typ, err := keyFileType(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "private_key") {
+				t.Fatalf("error quotes the file: %v", err)
+			}
+			return
+		}
+		found := false
+		for _, k := range keyFileTypes {
+			found = found || typ == k
+		}
+		if !found {
+			t.Fatalf("accepted type %q", typ)
+		}
+	})
+}
