@@ -77,6 +77,9 @@ type options struct {
 }
 
 func runE(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
+	if _, ok := dropIns[prog]; ok {
+		return runDropIn(prog, args, stdin, stdout)
+	}
 	path, err := configPath(args)
 	if err != nil {
 		return err

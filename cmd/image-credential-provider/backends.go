@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -18,6 +19,7 @@ type backend struct {
 // allBackends, in their default order of precedence.
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
+	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
 }
 
 func backendNames() []string {
