@@ -3,7 +3,7 @@
 // real binaries against it.
 //
 // It prints the environment a child process needs, one KEY=VALUE per line (also
-// written to -env-out), then serves until SIGINT or SIGTERM:
+// written to -env-out) and a last line READY, then serves until SIGINT or SIGTERM:
 //
 //	SSL_CERT_FILE      the test CA (written to -ca-out)
 //	HTTPS_PROXY        the CONNECT proxy: every TLS host name reaches the fake
@@ -125,6 +125,7 @@ func run() error {
 		}
 	}
 	fmt.Print(b.String())
+	fmt.Println("READY")
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
