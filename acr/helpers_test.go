@@ -124,3 +124,5 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func writeFileB(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

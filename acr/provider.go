@@ -51,11 +51,11 @@ type Provider struct {
 	nodeErr           error // why the node identity could not be resolved
 	nodeFallback      bool
 	instanceDiscovery bool
-	http              *http.Client
 	env               lookupFunc
-	exchange          *exchange.Client
 
 	mu       sync.Mutex
+	http     *http.Client     // built on first use unless WithHTTPClient
+	exchange *exchange.Client // built on first use
 	nodeCred azcore.TokenCredential
 }
 
@@ -70,9 +70,6 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{env: os.LookupEnv, nodeFallback: cfg.NodeIdentityFallback}
 	for _, o := range opts {
 		o(p)
-	}
-	if p.http == nil {
-		p.http = noRedirects(defaultHTTPClient())
 	}
 	if cfg.AzureConfig != "" {
 		f, err := azureconfig.Load(cfg.AzureConfig)
@@ -107,12 +104,24 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, fmt.Errorf("acr: %w", err)
 	}
 	p.node, p.nodeErr = resolveNode(p.file, p.env)
-	p.exchange = exchange.NewClient(&policy.ClientOptions{
-		Retry:     retryOptions,
-		Transport: p.http,
-		Telemetry: policy.TelemetryOptions{ApplicationID: "image-credential-provider"},
-	})
 	return p, nil
+}
+
+// clients builds the HTTP and exchange clients on first use: cache hits never need them.
+func (p *Provider) clients() *exchange.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.http == nil {
+		p.http = noRedirects(defaultHTTPClient())
+	}
+	if p.exchange == nil {
+		p.exchange = exchange.NewClient(&policy.ClientOptions{
+			Retry:     retryOptions,
+			Transport: p.http,
+			Telemetry: policy.TelemetryOptions{ApplicationID: "image-credential-provider"},
+		})
+	}
+	return p.exchange
 }
 
 func resolveCloud(cfg Config, f azureconfig.File, env lookupFunc) (azureconfig.Cloud, error) {
@@ -260,6 +269,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return errors.New(exchange.OneLine(redact(msg, secrets...), 1000))
 	}
 	klog.V(2).InfoS("Fetching ACR credentials", "registry", registry, "identity", id.String(), "mirrorOf", mirrorOf(req.Image.Host, mirrored))
+	xc := p.clients()
 
 	cred, err := p.credentialFor(id, saToken)
 	if err != nil {
@@ -273,7 +283,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	}
 	chc := make(chan challenged, 1)
 	go func() {
-		ch, err := p.exchange.Challenge(ctx, registry)
+		ch, err := xc.Challenge(ctx, registry)
 		chc <- challenged{ch, err}
 	}()
 
@@ -295,7 +305,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	if tenant == "" {
 		tenant = exchange.TenantID(tok.Token)
 	}
-	refresh, err := p.exchange.RefreshToken(ctx, c.ch, tenant, tok.Token)
+	refresh, err := xc.RefreshToken(ctx, c.ch, tenant, tok.Token)
 	if err != nil {
 		return nil, fail("token exchange", timedOut(ctx, start, err.Error()), tok.Token)
 	}
