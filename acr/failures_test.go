@@ -196,3 +196,40 @@ func TestForeignRealmIsRefused(t *testing.T) {
 		t.Fatal("the AAD token was posted to a foreign realm")
 	}
 }
+
+// Throttling: a short Retry-After is honoured and the call succeeds; one longer than
+// the policy's MaxRetryDelay ends the call at once instead of sleeping through it.
+func TestThrottledRegistry(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		wantErr    bool
+		minTime    time.Duration
+		maxTime    time.Duration
+	}{
+		{"short Retry-After honoured", time.Second, false, time.Second, 4 * time.Second},
+		{"long Retry-After not slept through", 30 * time.Second, true, 0, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := startFake(t, azurefake.Options{})
+			s.AddSecretPrincipal("t", "c", "throttle-secret")
+			s.Throttle(azurefake.Exchange, 1, tt.retryAfter)
+			p := newProvider(t, s, Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "throttle-secret"})
+			start := time.Now()
+			res, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
+			elapsed := time.Since(start)
+			if tt.wantErr {
+				checkErrorLine(t, err, "myacr.azurecr.io", "service principal", "token exchange: POST https://myacr.azurecr.io/oauth2/exchange: status 429")
+			} else if err != nil {
+				t.Fatal(err)
+			} else {
+				checkResult(t, s, res, "myacr.azurecr.io")
+			}
+			if elapsed < tt.minTime || elapsed > tt.maxTime {
+				t.Errorf("took %v, want %v..%v", elapsed, tt.minTime, tt.maxTime)
+			}
+		})
+	}
+}

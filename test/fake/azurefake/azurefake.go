@@ -27,9 +27,10 @@
 // listener. Child processes reach it with HTTPS_PROXY set to a connectproxy whose target
 // is Addr, SSL_CERT_FILE set to the CA's PEM and IDENTITY_ENDPOINT/IDENTITY_HEADER.
 //
-// Knobs: FailNext (answer the next n requests of an endpoint with a status), Hang (hold
-// requests until the client gives up), SetRefreshTokenShape (missing, empty or opaque
-// refresh tokens). Counters: Calls, TokenRequests, Exchanges.
+// Knobs: FailNext (answer the next n requests of an endpoint with a status), Throttle
+// (429 with Retry-After), Hang (hold requests until the client gives up), ExpireTokens,
+// SetRefreshTokenShape (missing, empty or opaque refresh tokens), Options lifetimes.
+// Counters: Calls, TokenRequests, Exchanges.
 package azurefake
 
 import (
@@ -136,7 +137,10 @@ type ExchangeRequest struct {
 	Status   int
 }
 
-type failure struct{ n, status int }
+type failure struct {
+	n, status  int
+	retryAfter time.Duration
+}
 
 type principal struct {
 	tenant string
@@ -322,6 +326,37 @@ func (s *Server) FailNext(ep Endpoint, n, status int) {
 	s.failures[ep] = &failure{n: n, status: status}
 }
 
+// Throttle answers the next n requests to ep with 429 Too Many Requests and a
+// Retry-After header of retryAfter (whole seconds, at least 1).
+func (s *Server) Throttle(ep Endpoint, n int, retryAfter time.Duration) {
+	if retryAfter < time.Second {
+		retryAfter = time.Second
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[ep] = &failure{n: n, status: http.StatusTooManyRequests, retryAfter: retryAfter}
+}
+
+// ExpireTokens makes every token issued so far (AAD, refresh and registry access
+// tokens) expired, as if their lifetime had passed.
+func (s *Server) ExpireTokens() {
+	past := time.Now().Add(-time.Second)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.aad {
+		v.exp = past
+		s.aad[k] = v
+	}
+	for k, v := range s.refresh {
+		v.exp = past
+		s.refresh[k] = v
+	}
+	for k, v := range s.access {
+		v.exp = past
+		s.access[k] = v
+	}
+}
+
 // Hang makes requests to ep wait until the client gives up (or the server closes).
 func (s *Server) Hang(ep Endpoint, on bool) {
 	s.mu.Lock()
@@ -405,9 +440,10 @@ func (s *Server) begin(ep Endpoint, w http.ResponseWriter, r *http.Request) bool
 	s.calls[ep]++
 	hang := s.hang[ep]
 	var status int
+	var retryAfter time.Duration
 	if f := s.failures[ep]; f != nil && f.n > 0 {
 		f.n--
-		status = f.status
+		status, retryAfter = f.status, f.retryAfter
 	}
 	s.mu.Unlock()
 	if hang {
@@ -418,6 +454,9 @@ func (s *Server) begin(ep Endpoint, w http.ResponseWriter, r *http.Request) bool
 		return false
 	}
 	if status != 0 {
+		if retryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(retryAfter.Seconds())))
+		}
 		writeJSON(w, status, map[string]any{
 			"error":             "temporarily_unavailable",
 			"error_description": fmt.Sprintf("injected failure from the fake %s endpoint", ep),

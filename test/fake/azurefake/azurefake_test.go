@@ -322,3 +322,42 @@ func TestKnobs(t *testing.T) {
 		t.Fatalf("hang outlived the client deadline: %v", d)
 	}
 }
+
+func TestThrottleAndExpire(t *testing.T) {
+	s := start(t, Options{})
+	c := s.Client()
+	s.Throttle(Challenge, 1, 2*time.Second)
+	resp, err := c.Get("https://r.azurecr.io/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("status %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	aad, _ := s.issueAAD(DefaultTenantID, SystemAssignedClientID, "managed_identity", DefaultAudience)
+	resp, err = c.PostForm("https://r.azurecr.io/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"r.azurecr.io"}, "access_token": {aad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err := s.ValidateRefreshToken(body.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	s.ExpireTokens()
+	if err := s.ValidateRefreshToken(body.RefreshToken); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("after ExpireTokens: %v", err)
+	}
+	resp, err = c.PostForm("https://r.azurecr.io/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"r.azurecr.io"}, "access_token": {aad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("expired AAD token exchanged: status %d", resp.StatusCode)
+	}
+}
