@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/gcr"
 )
@@ -34,6 +35,7 @@ type Config struct {
 
 	Static dockercfg.Config `json:"static,omitempty"`
 	GCR    gcr.Config       `json:"gcr,omitempty"`
+	ACR    acr.Config       `json:"acr,omitempty"`
 }
 
 // CacheConfig configures the on-disk token cache.
@@ -94,6 +96,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
 	c.GCR.AddFlags(fs)
+	c.ACR.AddFlags(fs)
 }
 
 // configPath finds --config in args before the flags are parsed, so that the file can
