@@ -67,9 +67,16 @@ type Store struct {
 }
 
 // DefaultDir is the cache directory used when none is configured:
-// /var/lib/image-credential-provider/cache for root, else image-credential-provider
-// under the user cache directory ($XDG_CACHE_HOME or ~/.cache).
+// $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set (an absolute
+// path), else /var/lib/image-credential-provider/cache for root and
+// image-credential-provider under the user cache directory (~/.cache) for anyone else.
+// XDG_CACHE_HOME comes first so that a drop-in install, which takes the anchor's
+// command line and so has no --cache-dir, can still be pointed elsewhere through the
+// kubelet's env setting for the plugin.
 func DefaultDir() (string, error) {
+	if x := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "image-credential-provider"), nil
+	}
 	if os.Geteuid() == 0 {
 		return "/var/lib/image-credential-provider/cache", nil
 	}
