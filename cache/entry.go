@@ -234,8 +234,19 @@ func (s *Store) write(e *entry) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, e.Key)); err != nil {
-		return err
+	target := filepath.Join(s.dir, e.Key)
+	if err := os.Rename(tmp, target); err != nil {
+		// Something that is not a file (a directory) stands in the way: it is not a
+		// valid entry, so it goes.
+		if fi, lerr := os.Lstat(target); lerr != nil || fi.Mode().IsRegular() {
+			return err
+		}
+		if err := os.RemoveAll(target); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			return err
+		}
 	}
 	ok = true
 	return s.syncDir()
