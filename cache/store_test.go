@@ -388,7 +388,9 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 			editFile(t, path, func(b []byte) []byte { b[len(magic)+3] ^= 0x01; return b })
 		}},
 		{"expiry pushed later", func(t *testing.T, s *Store, path string) {
-			editFile(t, path, func(b []byte) []byte { return []byte(strings.Replace(string(b), `"expiry":"2030`, `"expiry":"2031`, 1)) })
+			editFile(t, path, func(b []byte) []byte {
+				return []byte(strings.Replace(string(b), `"expiry":"2030`, `"expiry":"2031`, 1))
+			})
 		}},
 		{"truncated to half", func(t *testing.T, s *Store, path string) {
 			editFile(t, path, func(b []byte) []byte { return b[:len(b)/2] })
@@ -696,16 +698,16 @@ func TestSweep(t *testing.T) {
 	c.Add(59 * time.Minute) // t0+61m: a expired, the sweep is due
 	store("c")
 	for p, want := range map[string]bool{
-		entry("a"): false, // expired
-		entry("b"): true,
-		entry("c"): true,
-		garbage:    false, // invalid
-		unknown:    true,  // not ours to delete
-		orphanLock: false, // old lock of an absent entry
-		youngLock:  true,  // may be in use right now
-		heldLock:   true,  // in use
-		oldTmp:     false, // left by a killed writer
-		youngTmp:   true,  // may be being written
+		entry("a"):              false, // expired
+		entry("b"):              true,
+		entry("c"):              true,
+		garbage:                 false, // invalid
+		unknown:                 true,  // not ours to delete
+		orphanLock:              false, // old lock of an absent entry
+		youngLock:               true,  // may be in use right now
+		heldLock:                true,  // in use
+		oldTmp:                  false, // left by a killed writer
+		youngTmp:                true,  // may be being written
 		entry("b") + lockSuffix: true,
 	} {
 		if exists(p) != want {
@@ -834,7 +836,7 @@ type saBackend struct {
 	c     *clock
 }
 
-func (b *saBackend) Name() string                     { return "fakecloud" }
+func (b *saBackend) Name() string                    { return "fakecloud" }
 func (b *saBackend) Serves(img providers.Image) bool { return img.Host == "reg.example" }
 func (b *saBackend) CacheIdentity(req providers.Request) (string, providers.CacheKeyType) {
 	return "wi|audience=fake", providers.RegistryPluginCacheKeyType
