@@ -40,7 +40,8 @@ type Config struct {
 
 // CacheConfig configures the on-disk token cache.
 type CacheConfig struct {
-	// Dir holds the cache; default /var/lib/image-credential-provider/cache for root,
+	// Dir holds the cache; default cache.DefaultDir(): $XDG_CACHE_HOME/image-credential-provider
+	// when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache for root,
 	// the user cache dir otherwise.
 	Dir string `json:"dir,omitempty"`
 	// Disabled turns the on-disk cache off.
