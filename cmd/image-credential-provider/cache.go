@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -69,6 +70,10 @@ func cacheCmd(opts *options, verb string, stdout io.Writer) error {
 	dir, err := cacheDir(opts.cfg)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stdout, "token cache %s is empty (it does not exist yet)\n", dir)
+		return nil
 	}
 	s, err := cache.Open(dir, cache.Options{})
 	if err != nil {

@@ -249,6 +249,24 @@ func TestCacheDirSettings(t *testing.T) {
 	}
 }
 
+// cache list and purge on a directory that does not exist say so and create nothing.
+func TestCacheCommandsOnMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	for _, verb := range []string{"list", "purge"} {
+		r := runPlugin(t, "", nil, "", "cache", verb, "--cache-dir", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, "does not exist") {
+			t.Errorf("cache %s: exit %d %q %q", verb, r.code, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cache commands created the dir: %v", err)
+	}
+	r := runPlugin(t, "", nil, "", "cache", "frobnicate", "--cache-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "want list or purge") {
+		t.Errorf("cache frobnicate: exit %d %q", r.code, r.stderr)
+	}
+}
+
 // A pull that no token backend serves never touches the cache directory.
 func TestCacheUntouchedWithoutTokenBackend(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
