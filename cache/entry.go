@@ -261,7 +261,7 @@ func (s *Store) syncDir() error {
 	return d.Sync()
 }
 
-// display is what `cache list` shows of a key, never a secret.
+// saString is the service account as `cache list` shows it: namespace/name.
 func (e *entry) saString() string {
 	if e.SAName == "" {
 		return ""

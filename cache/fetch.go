@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -125,6 +124,3 @@ func registryOf(k providers.CacheKey) string {
 	}
 	return "(any)"
 }
-
-// errorsIsInvalid reports whether err says a file is not a good entry.
-func errorsIsInvalid(err error) bool { return errors.Is(err, errInvalid) }

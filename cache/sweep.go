@@ -62,7 +62,7 @@ func (s *Store) sweep(now time.Time, ents []os.DirEntry) {
 			switch {
 			case err == nil && e.state(now) != Expired:
 				lives = append(lives, live{name, e.Issued})
-			case err == nil || errorsIsInvalid(err):
+			case err == nil || errors.Is(err, errInvalid):
 				os.Remove(path)
 			}
 		case strings.HasSuffix(name, lockSuffix) && isKeyHash(strings.TrimSuffix(name, lockSuffix)):
