@@ -7,13 +7,21 @@ package matchdiff
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/credentialprovider"
 
 	"github.com/imagecred/image-credential-provider/internal/match"
 )
+
+func TestMain(m *testing.M) {
+	klog.SetLogger(logr.Discard()) // the keyring logs every key it rejects
+	os.Exit(m.Run())
+}
 
 // kubelet is the reference: the kubelet treats a matcher error as no match
 // (keyring Lookup and isImageAllowed both ignore the error).
@@ -223,4 +231,86 @@ func FuzzMatchAgreesWithKubelet(f *testing.F) {
 			t.Fatalf("match.Match(%q, %q) = %v, kubelet URLsMatchStr says %v", pattern, image, got, want)
 		}
 	})
+}
+
+// rawKey makes a docker config key as people write them: with or without a scheme,
+// a /v1/ or /v2/ suffix, Docker Hub's legacy URL.
+func (g gen) rawKey(host []string, port, path string) string {
+	k := g.pattern(host, port, path)
+	switch g.r.IntN(10) {
+	case 0:
+		k = "https://" + k
+	case 1:
+		k = "http://" + k
+	case 2:
+		k += "/v2/"
+	case 3:
+		k = "https://" + k + "/v1/"
+	case 4:
+		k = g.pick([]string{"https://index.docker.io/v1/", "index.docker.io", "docker.io", "https://index.docker.io/v1/library"})
+	}
+	return k
+}
+
+// TestLookupAgreesWithKubeletKeyring compares match.NormalizeKey + match.Lookup with
+// the kubelet's BasicDockerKeyring (Add, then Lookup): which credentials, in which
+// order, including the Docker Hub fallback.
+func TestLookupAgreesWithKubeletKeyring(t *testing.T) {
+	g := gen{r: rand.New(rand.NewPCG(4412, 1))}
+	const sets = 10000
+	var nonEmpty, disagreements int
+	for i := 0; i < sets; i++ {
+		host, port, path := g.image()
+		image := strings.Join(host, ".") + port + path
+		switch g.r.IntN(6) {
+		case 0:
+			image = "docker.io/library/" + g.pick(segments[:8])
+		case 1:
+			image = strings.Join(host, ".") + path // single label hosts count as Docker Hub
+		}
+		n := 1 + g.r.IntN(6)
+		keyring := &credentialprovider.BasicDockerKeyring{}
+		var normalized []string
+		byKey := map[string][]string{}
+		for j := 0; j < n; j++ {
+			h, p, pa := host, port, path
+			if g.r.IntN(3) == 0 {
+				h, p, pa = g.image()
+			}
+			raw := g.rawKey(h, p, pa)
+			// One Add per key, as one provider each: a DockerConfig is a map, so keys
+			// added together would come back in random order.
+			keyring.Add(nil, credentialprovider.DockerConfig{raw: {Username: raw}})
+			k, err := match.NormalizeKey(raw)
+			if err != nil {
+				continue // the kubelet logs and skips keys url.Parse rejects
+			}
+			normalized = append(normalized, k)
+			byKey[k] = append(byKey[k], raw)
+		}
+		var want []string
+		got, _ := keyring.Lookup(image)
+		for _, c := range got {
+			want = append(want, c.Username)
+		}
+		var ours []string
+		for _, k := range match.Lookup(normalized, image) {
+			ours = append(ours, byKey[k]...)
+		}
+		if len(want) > 0 {
+			nonEmpty++
+		}
+		if strings.Join(ours, "\n") != strings.Join(want, "\n") {
+			disagreements++
+			if disagreements <= 10 {
+				t.Errorf("image %q keys %q: ours %q, kubelet %q", image, normalized, ours, want)
+			}
+		}
+	}
+	summary := fmt.Sprintf("matchdiff: %d generated keyrings, %d with credentials for the image, %d disagreements", sets, nonEmpty, disagreements)
+	t.Log(summary)
+	fmt.Println(summary)
+	if nonEmpty < sets/10 || nonEmpty > sets*9/10 {
+		t.Errorf("generator is unbalanced: %d of %d lookups return credentials", nonEmpty, sets)
+	}
 }
