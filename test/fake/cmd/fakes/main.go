@@ -1,13 +1,19 @@
 // Command fakes starts every loopback fake the end-to-end tests need — the registries
 // that enforce each cloud's registry auth, seeded with tiny images, and the cloud token
 // endpoints of the backends that have landed — and writes what clients need to reach
-// them to a JSON file (see Env). It runs until SIGINT or SIGTERM.
+// them to a JSON file (see Env) and, optionally, a shell file of exports. It runs until
+// SIGINT or SIGTERM.
 //
-//	fakes -out /tmp/fakes.json &
+//	fakes -out /tmp/fakes.json -env-out /tmp/fakes.env &
 //	kubelet-puller -fakes /tmp/fakes.json ...
 //
-// The file is written (atomically) only once everything is listening, so a script can
-// wait for it to appear.
+// The files are written (atomically) only once everything is listening, so a script
+// can wait for them to appear.
+//
+// Two helper subcommands serve scripts that drive other registries:
+//
+//	fakes push -registry 127.0.0.1:5000 -user u -password-env PW -ca ca.pem -repo team/app -tag v1
+//	fakes free-port
 package main
 
 import (
@@ -16,17 +22,34 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 )
 
 func main() {
-	out := flag.String("out", "fakes.json", "where to write the JSON description of the running fakes")
-	dir := flag.String("dir", "", "directory for the CA and other files (default: next to -out)")
-	accessLog := flag.Bool("access-log", false, "log every registry request (method, path, status, user) to stderr")
-	flag.Parse()
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "push":
+			os.Exit(push(os.Args[2:]))
+		case "free-port":
+			os.Exit(freePort())
+		}
+	}
+	os.Exit(serve(os.Args[1:]))
+}
+
+func serve(args []string) int {
+	fs := flag.NewFlagSet("fakes", flag.ExitOnError)
+	out := fs.String("out", "fakes.json", "where to write the JSON description of the running fakes")
+	envOut := fs.String("env-out", "", "also write the variables as shell exports (NAME='value') to this file")
+	dir := fs.String("dir", "", "directory for the CA and other files (default: next to -out)")
+	accessLog := fs.Bool("access-log", false, "log every registry request (method, path, status, user) to stderr")
+	_ = fs.Parse(args)
 	if *dir == "" {
 		*dir = filepath.Dir(*out)
 	}
@@ -40,23 +63,68 @@ func main() {
 	env, closeAll, err := Start(*dir, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakes:", err)
-		os.Exit(1)
+		return 1
 	}
 	defer closeAll()
 	env.PID = os.Getpid()
 	data, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakes:", err)
-		os.Exit(1)
+		return 1
 	}
-	tmp := *out + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err == nil {
-		err = os.Rename(tmp, *out)
+	if *envOut != "" {
+		if err := writeAtomic(*envOut, []byte(shellExports(env))); err != nil {
+			fmt.Fprintln(os.Stderr, "fakes:", err)
+			return 1
+		}
 	}
-	if err != nil {
+	if err := writeAtomic(*out, append(data, '\n')); err != nil {
 		fmt.Fprintln(os.Stderr, "fakes:", err)
-		os.Exit(1)
+		return 1
 	}
 	fmt.Fprintf(os.Stderr, "fakes: ready (%d registries, backends: %v); description in %s\n", len(env.Registries), env.Backends, *out)
 	<-ctx.Done()
+	return 0
+}
+
+// shellExports renders the variables, the plugin environment and the CA path as
+// `export NAME='value'` lines.
+func shellExports(env *Env) string {
+	vars := map[string]string{"FAKES_CA_FILE": env.CAFile, "FAKES_BACKENDS": strings.Join(env.Backends, " ")}
+	for k, v := range env.Vars {
+		vars[k] = v
+	}
+	for k, v := range env.PluginEnv {
+		vars["PLUGIN_ENV_"+k] = v
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(vars[k], "'", `'\''`))
+	}
+	return b.String()
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// freePort prints a loopback TCP port that was free a moment ago.
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fakes free-port:", err)
+		return 1
+	}
+	defer ln.Close()
+	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	return 0
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -196,6 +197,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for r := 0; r < n; r++ {
 			if r == 0 && p.SleepMillis > 0 {
 				time.Sleep(time.Duration(p.SleepMillis) * time.Millisecond)
+			}
+			if r == 0 && len(p.Run) > 0 {
+				cmd := exec.Command(p.Run[0], p.Run[1:]...)
+				cmd.Stdout, cmd.Stderr = stderr, stderr
+				if err := cmd.Run(); err != nil {
+					return fail("pull %d: run %q: %v", idx+1, p.Run, err)
+				}
 			}
 			idx++
 			lk, err := sess.Lookup(p.Image, pod, secrets)

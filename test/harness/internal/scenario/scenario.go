@@ -47,6 +47,9 @@ type Pull struct {
 	ExpectRepeat *Expect `json:"expectRepeat,omitempty"`
 	// SleepMillis waits before this pull (to let cache entries expire).
 	SleepMillis int `json:"sleepMillis,omitempty"`
+	// Run is a command (argv) run before this pull, e.g. to break or repair a backend
+	// between pulls of one kubelet session. A failing command stops the run.
+	Run []string `json:"run,omitempty"`
 }
 
 // Expect lists what must hold after a pull. Unset fields are not checked; with no
