@@ -5,7 +5,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -18,6 +20,8 @@ type backend struct {
 // allBackends, in their default order of precedence.
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
+	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
+	{name: "acr", build: func(cfg *Config) (providers.Provider, error) { return acr.New(cfg.ACR) }},
 }
 
 func backendNames() []string {

@@ -10,7 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
 )
 
 // The config file's apiVersion and kind.
@@ -32,6 +34,8 @@ type Config struct {
 	Cache   CacheConfig      `json:"cache,omitempty"`
 
 	Static dockercfg.Config `json:"static,omitempty"`
+	GCR    gcr.Config       `json:"gcr,omitempty"`
+	ACR    acr.Config       `json:"acr,omitempty"`
 }
 
 // CacheConfig configures the on-disk token cache.
@@ -91,6 +95,8 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: /var/lib/image-credential-provider/cache as root, else the user cache dir)")
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
+	c.GCR.AddFlags(fs)
+	c.ACR.AddFlags(fs)
 }
 
 // configPath finds --config in args before the flags are parsed, so that the file can
