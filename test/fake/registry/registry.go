@@ -9,9 +9,8 @@
 // refused with 401. Images are seeded in-process (no auth), with tiny random layers,
 // and their digests are returned so pullers can verify what they got.
 //
-//	ca, _ := registry.NewCA()
-//	tlsCfg, _ := ca.ServerConfig("*.dkr.ecr.us-east-1.amazonaws.com")
-//	srv, _ := registry.Start(registry.Config{Auth: registry.ECRAuth(fake.Valid), TLS: tlsCfg})
+//	ca, _ := testca.New()
+//	srv, _ := registry.Start(registry.Config{Auth: registry.ECRAuth(fake.Valid), TLS: ca.ServerConfig()})
 //	defer srv.Close()
 //	img, _ := srv.Seed("team/app", "v1")
 package registry
@@ -40,7 +39,8 @@ import (
 type Config struct {
 	// Auth is the registry auth enforced on every /v2/ request.
 	Auth Auth
-	// TLS, when set, makes the server speak HTTPS (see CA.ServerConfig).
+	// TLS, when set, makes the server speak HTTPS (e.g. testca.CA.ServerConfig, which
+	// answers for whatever name the client asks for).
 	TLS *tls.Config
 	// Addr is the listen address; it must be a loopback IP. Default "127.0.0.1:0".
 	Addr string

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/imagecred/image-credential-provider/test/fake/testca"
 )
 
 // issued is a stand-in for a cloud fake: it knows the tokens it issued and can expire them.
@@ -35,15 +37,11 @@ func (i *issued) valid(secret string) error {
 
 func startTLS(t *testing.T, auth Auth) (*Server, *http.Transport) {
 	t.Helper()
-	ca, err := NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsCfg, err := ca.ServerConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(Config{Auth: auth, TLS: tlsCfg})
+	s, err := Start(Config{Auth: auth, TLS: ca.ServerConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

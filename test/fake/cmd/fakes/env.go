@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
+	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 	"github.com/imagecred/image-credential-provider/test/fake/registry"
+	"github.com/imagecred/image-credential-provider/test/fake/testca"
 )
 
 // Env describes the running fakes. Scripts and the puller harness read it.
@@ -77,37 +79,60 @@ func staticSites() []site {
 	}
 }
 
-// Start starts every fake and returns their description and a function stopping them.
-func Start(dir string, accessLog *log.Logger) (*Env, func(), error) {
-	env := &Env{
-		Resolve: map[string]string{}, Vars: map[string]string{}, PluginEnv: map[string]string{},
-		Registries: map[string]RegistryInfo{},
+// Fakes is the running set of fakes: their description, what the admin endpoint can
+// turn knobs on, and how to stop them.
+type Fakes struct {
+	Env *Env
+
+	ca        *testca.CA
+	dir       string
+	accessLog *log.Logger
+	closers   []func()
+
+	registries map[string]*registry.Server
+	google     *gcpfake.Server
+	azure      *azurefake.Server
+}
+
+// Close stops every fake, last started first.
+func (f *Fakes) Close() {
+	for i := len(f.closers) - 1; i >= 0; i-- {
+		f.closers[i]()
 	}
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
+	f.closers = nil
+}
+
+func (f *Fakes) onClose(fn func()) { f.closers = append(f.closers, fn) }
+
+// Start starts every fake. dir receives the CA and other files.
+func Start(dir string, accessLog *log.Logger) (*Fakes, error) {
+	f := &Fakes{
+		Env: &Env{
+			Resolve: map[string]string{}, Vars: map[string]string{}, PluginEnv: map[string]string{},
+			Registries: map[string]RegistryInfo{},
+		},
+		dir: dir, accessLog: accessLog, registries: map[string]*registry.Server{},
 	}
-	ca, err := registry.NewCA()
+	env := f.Env
+	ca, err := testca.New()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	f.ca = ca
 	env.CAFile = filepath.Join(dir, "fakes-ca.pem")
-	if err := os.WriteFile(env.CAFile, ca.CertPEM, 0o644); err != nil {
-		return nil, nil, err
+	if err := ca.WriteFile(env.CAFile); err != nil {
+		return nil, err
 	}
 
 	for _, st := range staticSites() {
 		for i := range st.users {
 			st.users[i].Password = "pw-" + randomHex(12)
 		}
-		info, srv, err := startSite(ca, st.name, st.hosts, registry.StaticAuth(st.users...), st.repos, accessLog)
+		info, err := f.startSite(st.name, st.hosts, registry.StaticAuth(st.users...), st.repos)
 		if err != nil {
-			closeAll()
-			return nil, nil, err
+			f.Close()
+			return nil, err
 		}
-		closers = append(closers, func() { _ = srv.Close() })
 		for _, u := range st.users {
 			info.Users = append(info.Users, u.Name)
 			v := varName(u.Name)
@@ -115,72 +140,55 @@ func Start(dir string, accessLog *log.Logger) (*Env, func(), error) {
 			env.Vars[v+"_PASSWORD"] = u.Password
 			env.Vars[v+"_AUTH"] = base64.StdEncoding.EncodeToString([]byte(u.Name + ":" + u.Password))
 		}
-		addSite(env, st.name, info, srv)
+		env.Registries[st.name] = info
 	}
 	env.Backends = append(env.Backends, "static")
 
-	// Cloud backends add their token fakes and registries here as they land; see
-	// startCloud for the contract.
 	for _, c := range clouds {
-		if err := c.start(env, ca, accessLog, &closers); err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("%s fakes: %w", c.name, err)
+		if err := c.start(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s fakes: %w", c.name, err)
 		}
 		env.Backends = append(env.Backends, c.name)
 	}
 	sort.Strings(env.Backends)
-	return env, closeAll, nil
+	return f, nil
 }
 
 // cloud is one cloud backend's fakes.
 type cloud struct {
 	name  string
-	start func(env *Env, ca *registry.CA, accessLog *log.Logger, closers *[]func()) error
+	start func(f *Fakes) error
 }
 
-// clouds lists the cloud backends whose fakes this program starts (filled in by the
-// per-cloud files as the backends land).
-var clouds []cloud
-
-// startSite starts one TLS registry for hosts with auth and seeds repos (tags v1 and
-// latest, two different random images).
-func startSite(ca *registry.CA, name string, hosts []string, auth registry.Auth, repos []string, accessLog *log.Logger) (RegistryInfo, *registry.Server, error) {
-	tlsCfg, err := ca.ServerConfig(hosts...)
+// startSite starts one TLS registry for hosts with auth, seeds repos (tags v1 and
+// latest, two different random images) and records it: resolve entries for its host
+// names on port 443, NAME_ADDR / NAME_URL variables.
+func (f *Fakes) startSite(name string, hosts []string, auth registry.Auth, repos []string) (RegistryInfo, error) {
+	srv, err := registry.Start(registry.Config{Auth: auth, TLS: f.ca.ServerConfig(), Log: f.accessLog})
 	if err != nil {
-		return RegistryInfo{}, nil, err
+		return RegistryInfo{}, err
 	}
-	srv, err := registry.Start(registry.Config{Auth: auth, TLS: tlsCfg, Log: accessLog})
-	if err != nil {
-		return RegistryInfo{}, nil, err
-	}
+	f.onClose(func() { _ = srv.Close() })
 	info := RegistryInfo{URL: srv.URL, Addr: srv.Addr, Auth: auth.Name, Hosts: hosts, Images: map[string]registry.Image{}}
 	for _, repo := range repos {
-		img, err := srv.Seed(repo, "v1")
-		if err != nil {
-			_ = srv.Close()
-			return info, nil, err
+		for _, tag := range []string{"v1", "latest"} {
+			img, err := srv.Seed(repo, tag)
+			if err != nil {
+				return info, err
+			}
+			info.Images[repo+":"+tag] = img
 		}
-		info.Images[repo+":v1"] = img
-		latest, err := srv.Seed(repo, "latest")
-		if err != nil {
-			_ = srv.Close()
-			return info, nil, err
-		}
-		info.Images[repo+":latest"] = latest
 	}
-	return info, srv, nil
-}
-
-// addSite records a registry in env: resolve entries for its host names on port 443,
-// and NAME_ADDR / NAME_URL variables.
-func addSite(env *Env, name string, info RegistryInfo, srv *registry.Server) {
-	for _, h := range info.Hosts {
-		env.Resolve[net.JoinHostPort(h, "443")] = srv.Addr
+	for _, h := range hosts {
+		f.Env.Resolve[net.JoinHostPort(h, "443")] = srv.Addr
 	}
 	v := varName(name)
-	env.Vars[v+"_ADDR"] = srv.Addr
-	env.Vars[v+"_URL"] = srv.URL
-	env.Registries[name] = info
+	f.Env.Vars[v+"_ADDR"] = srv.Addr
+	f.Env.Vars[v+"_URL"] = srv.URL
+	f.Env.Registries[name] = info
+	f.registries[name] = srv
+	return info, nil
 }
 
 func varName(s string) string {

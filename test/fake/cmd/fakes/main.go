@@ -10,10 +10,12 @@
 // The files are written (atomically) only once everything is listening, so a script
 // can wait for them to appear.
 //
-// Two helper subcommands serve scripts that drive other registries:
+// Helper subcommands serve scripts: push seeds a registry this program does not run
+// (Debian's docker-registry), free-port finds a port, ctl turns the fakes' knobs:
 //
 //	fakes push -registry 127.0.0.1:5000 -user u -password-env PW -ca ca.pem -repo team/app -tag v1
 //	fakes free-port
+//	fakes ctl "$FAKES_ADMIN_URL" /google/fail?endpoint=metadata-token&n=5&status=503
 package main
 
 import (
@@ -38,6 +40,8 @@ func main() {
 			os.Exit(push(os.Args[2:]))
 		case "free-port":
 			os.Exit(freePort())
+		case "ctl":
+			os.Exit(ctl(os.Args[2:]))
 		}
 	}
 	os.Exit(serve(os.Args[1:]))
@@ -60,12 +64,17 @@ func serve(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, closeAll, err := Start(*dir, logger)
+	f, err := Start(*dir, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakes:", err)
 		return 1
 	}
-	defer closeAll()
+	defer f.Close()
+	env := f.Env
+	if env.Vars["FAKES_ADMIN_URL"], err = f.serveAdmin(); err != nil {
+		fmt.Fprintln(os.Stderr, "fakes:", err)
+		return 1
+	}
 	env.PID = os.Getpid()
 	data, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
