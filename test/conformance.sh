@@ -475,20 +475,202 @@ EOF
 }
 
 # ---------------------------------------------------------------------------- clouds
-# Each cloud backend's cases, added as the backend lands (the plugin knows it and the
-# fakes program serves its token endpoints and registry). Planned per cloud:
-#   <cloud>/apiversion-{v1,v1beta1,v1alpha1}, <cloud>/kubelet-cache,
-#   <cloud>/sa-token, <cloud>/failure-not-cached, <cloud>/wrong-token-refused,
-#   mixed/static+<cloud>-no-global-leak.
-CLOUD_PLANNED="apiversion-v1 apiversion-v1beta1 apiversion-v1alpha1 kubelet-cache sa-token failure-not-cached wrong-token-refused"
+# Every cloud backend gets the same cases, driven by its profile (cloud_profile):
+#   <cloud>/apiversion-{v1,v1beta1,v1alpha1}  the configured apiVersion end to end
+#   <cloud>/kubelet-cache                     repeated pulls served from the kubelet cache
+#                                             per cacheKeyType (Registry: other repos hit)
+#   <cloud>/failure-not-cached                the cloud fails: no cached empty answer, the
+#                                             next pull runs the plugin again and recovers
+#   <cloud>/sa-token                          service-account-token mode: the pod's token is
+#                                             exchanged (the fake confirms the flow), cache
+#                                             per service account
+#   mixed/all-backends-no-global-leak         static and every cloud in one kubelet session
+CLOUD_PLANNED="apiversion-v1 apiversion-v1beta1 apiversion-v1alpha1 kubelet-cache failure-not-cached sa-token"
+
+# plugin_env_yaml: the env block that lets the plugin reach the cloud fakes.
+plugin_env_yaml() {
+  local v
+  printf '  env:\n'
+  for v in $(compgen -v PLUGIN_ENV_); do
+    printf '  - {name: %s, value: "%s"}\n' "${v#PLUGIN_ENV_}" "${!v}"
+  done
+}
+
+# yaml_argv ARGS...: a YAML flow sequence of double-quoted strings.
+yaml_argv() {
+  local out="" x
+  for x in "$@"; do out+="${out:+, }\"$x\""; done
+  printf '[%s]' "$out"
+}
+
+# ctl_argv PATH: the command turning a fakes knob, as a YAML sequence.
+ctl_argv() { yaml_argv "$TOOLS/fakes" ctl "$FAKES_ADMIN_URL" "$1"; }
+
+# cloud_profile NAME sets: MATCH, USERNAME, IMG_A, IMG_B (same registry as A), IMG_C
+# (another registry), ARGS (plugin args), FAIL and REPAIR (admin paths), SA_AUDIENCE,
+# SA_ARGS, SA_ANNOTATIONS (YAML map), SA_REQUIRED (annotation keys), SA_CHECKS (admin
+# /calls queries proving the token exchange happened).
+cloud_profile() {
+  case $1 in
+  gcr)
+    MATCH="gcr.io,*.gcr.io,*.pkg.dev"
+    USERNAME=oauth2accesstoken
+    IMG_A=gcr.io/fake-project/app:v1
+    IMG_B=gcr.io/fake-project/repo/app:v1
+    IMG_C=us-docker.pkg.dev/fake-project/repo/app:v1
+    ARGS=(--backends gcr)
+    FAIL="/google/fail?endpoint=metadata-token&n=100000&status=503"
+    REPAIR="/google/fail?endpoint=metadata-token&n=0&status=503"
+    SA_AUDIENCE="$GCP_PROJECT.svc.id.goog"
+    SA_ARGS=(--gcr-wi-audience "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/$GCP_PROJECT.svc.id.goog/providers/k8s"
+      --gcr-wi-token-url "$GCP_STS_URL" --gcr-wi-iam-credentials-url "$GCP_IAM_URL")
+    SA_ANNOTATIONS="{iam.gke.io/gcp-service-account: \"$GCP_WI_SA\"}"
+    SA_REQUIRED="[iam.gke.io/gcp-service-account]"
+    SA_CHECKS=("/calls?fake=google&endpoint=sts&min=1" "/calls?fake=google&endpoint=iamcredentials&min=1")
+    ;;
+  acr)
+    MATCH="*.azurecr.io"
+    USERNAME=$ACR_USERNAME
+    IMG_A=myacr.azurecr.io/team/app:v1
+    IMG_B=myacr.azurecr.io/app:v1
+    IMG_C=otheracr.azurecr.io/app:v1
+    ARGS=(--backends acr --acr-azure-config "$ACR_AZURE_JSON")
+    FAIL="/azure/fail?endpoint=exchange&n=100000&status=500"
+    REPAIR="/azure/fail?endpoint=exchange&n=0&status=500"
+    SA_AUDIENCE=$ACR_WI_AUDIENCE
+    SA_ARGS=()
+    SA_ANNOTATIONS="{kubernetes.azure.com/acr-client-id: \"$ACR_WI_CLIENT_ID\", kubernetes.azure.com/acr-tenant-id: \"$ACR_TENANT\"}"
+    SA_REQUIRED="[kubernetes.azure.com/acr-client-id]"
+    SA_CHECKS=("/calls?fake=azure&endpoint=aad-token&min=1")
+    ;;
+  *) return 1 ;;
+  esac
+}
+
+# repo_of IMAGE: the image without tag or digest (what the kubelet sends).
+repo_of() { local r=${1%@*}; r=${r%:*}; printf '%s' "$r"; }
 
 cloud_cases() { # NAME
-  local fn="cases_$1"
-  if declare -F "$fn" >/dev/null; then
-    "$fn"
-  else
-    NOT_IN+=("$1 (backend landed, conformance cases not written yet)")
+  local c=$1 d="$WORK/$1" api envy
+  if ! cloud_profile "$c"; then
+    NOT_IN+=("$c (backend landed; no conformance profile yet)")
+    return
   fi
+  mkdir -p "$d"
+  envy=$(plugin_env_yaml)
+
+  for api in v1 v1beta1 v1alpha1; do
+    kubelet_config "$d/kubelet-$api.yaml" "$api" "$MATCH" "$envy" -- "${ARGS[@]}" --cache-dir "$d/cache-$api"
+    cat >"$d/apiversion-$api.yaml" <<EOF
+name: $c apiVersion $api
+pulls:
+- image: $IMG_A
+  expect:
+    ok: true
+    execs: 1
+    user: "$USERNAME"
+    request: {apiVersion: credentialprovider.kubelet.k8s.io/$api, image: $(repo_of "$IMG_A")}
+    response: {apiVersion: credentialprovider.kubelet.k8s.io/$api}
+EOF
+    run_case "$c/apiversion-$api" "$d/kubelet-$api.yaml" "$d/apiversion-$api.yaml"
+  done
+
+  kubelet_config "$d/kubelet-cache.yaml" v1 "$MATCH" "$envy" -- "${ARGS[@]}" --cache-dir "$d/cache-cache"
+  cat >"$d/cache.yaml" <<EOF
+name: $c kubelet cache
+pulls:
+- image: $IMG_A
+  repeat: 3
+  expect: {ok: true, execs: 1, cacheHit: false, user: "$USERNAME", response: {cacheKeyType: Registry}}
+  expectRepeat: {ok: true, execs: 0, cacheHit: true, user: "$USERNAME"}
+- image: $IMG_B
+  expect: {ok: true, execs: 0, cacheHit: true, user: "$USERNAME"}
+- image: $IMG_C
+  expect: {ok: true, execs: 1, cacheHit: false, user: "$USERNAME", response: {cacheKeyType: Registry}}
+EOF
+  run_case "$c/kubelet-cache" "$d/kubelet-cache.yaml" "$d/cache.yaml"
+
+  kubelet_config "$d/kubelet-fail.yaml" v1 "$MATCH" "$envy" -- "${ARGS[@]}" --cache-dir "$d/cache-fail"
+  cat >"$d/fail.yaml" <<EOF
+name: $c failure is not cached
+pulls:
+- image: $IMG_A
+  run: $(ctl_argv "$FAIL")
+  repeat: 2
+  expect: {ok: false, execs: 1, credentials: 0}
+- image: $IMG_A
+  run: $(ctl_argv "$REPAIR")
+  expect: {ok: true, execs: 1, user: "$USERNAME"}
+- image: $IMG_A
+  expect: {ok: true, execs: 0, cacheHit: true}
+EOF
+  run_case "$c/failure-not-cached" "$d/kubelet-fail.yaml" "$d/fail.yaml"
+
+  kubelet_config "$d/kubelet-sa.yaml" v1 "$MATCH" "  tokenAttributes:
+    serviceAccountTokenAudience: \"$SA_AUDIENCE\"
+    cacheType: ServiceAccount
+    requireServiceAccount: true
+    requiredServiceAccountAnnotationKeys: $SA_REQUIRED
+$envy" -- "${ARGS[@]}" "${SA_ARGS[@]}" --cache-dir "$d/cache-sa"
+  {
+    printf 'name: %s service-account-token mode\n' "$c"
+    printf 'serviceAccounts:\n'
+    printf -- '- {namespace: team-a, name: %s-puller, annotations: %s}\n' "$c" "$SA_ANNOTATIONS"
+    printf -- '- {namespace: team-a, name: plain}\n'
+    printf 'pulls:\n'
+    local i=0 q
+    for q in "${SA_CHECKS[@]}"; do
+      i=$((i + 1))
+      printf -- '- image: %s\n  pod: {namespace: team-a, name: p%d, serviceAccount: %s-puller}\n' "$IMG_A" "$i" "$c"
+      printf '  runAfter: %s\n' "$(ctl_argv "$q")"
+      if [ "$i" = 1 ]; then
+        printf '  expect: {ok: true, execs: 1, tokenRequests: 1, user: "%s", request: {hasToken: true}}\n' "$USERNAME"
+      else
+        printf '  expect: {ok: true, execs: 0, cacheHit: true, tokenRequests: 1, user: "%s"}\n' "$USERNAME"
+      fi
+    done
+    printf -- '- image: %s\n  pod: {namespace: team-a, name: p-plain, serviceAccount: plain}\n' "$IMG_A"
+    printf '  expect: {ok: false, execs: 0, skipped: true, credentials: 0}\n'
+  } >"$d/sa.yaml"
+  run_case "$c/sa-token" "$d/kubelet-sa.yaml" "$d/sa.yaml"
+}
+
+# mixed_case CLOUD...: static and every landed cloud in one kubelet session with one
+# provider entry: each backend's first image runs the plugin (nothing answered Global,
+# which would serve every later image from the cache), each image gets its own
+# backend's credential, and repeats hit the cache.
+mixed_case() {
+  local name=mixed/all-backends-no-global-leak d="$WORK/mixed" c i
+  selected "$name" || return 0
+  mkdir -p "$d"
+  local match="my-registry.example,*.my-registry.example" backends=static
+  local args=(--dockercfg "$WORK/static/docs.json")
+  {
+    printf 'name: all backends in one kubelet session\npulls:\n'
+    printf -- '- image: my-registry.example/images/my-image:v1\n  repeat: 2\n'
+    printf '  expect: {ok: true, execs: 1, user: images-user, response: {cacheKeyType: Registry}}\n'
+    printf '  expectRepeat: {ok: true, execs: 0, cacheHit: true, user: images-user}\n'
+  } >"$d/scenario.yaml"
+  for c in "$@"; do
+    cloud_profile "$c" || continue
+    match+=",$MATCH"
+    backends+=",$c"
+    for ((i = 0; i < ${#ARGS[@]}; i++)); do
+      if [ "${ARGS[$i]}" = --backends ]; then
+        i=$((i + 1))
+        continue
+      fi
+      args+=("${ARGS[$i]}")
+    done
+    {
+      printf -- '- image: %s\n  repeat: 2\n' "$IMG_A"
+      printf '  expect: {ok: true, execs: 1, user: "%s", response: {cacheKeyType: Registry}}\n' "$USERNAME"
+      printf '  expectRepeat: {ok: true, execs: 0, cacheHit: true, user: "%s"}\n' "$USERNAME"
+    } >>"$d/scenario.yaml"
+  done
+  printf -- '- image: sub.my-registry.example/images/my-image:v1\n  expect: {ok: true, execs: 1, user: wild-user}\n' >>"$d/scenario.yaml"
+  kubelet_config "$d/kubelet.yaml" v1 "$match" "$(plugin_env_yaml)" -- --backends "$backends" "${args[@]}" --cache-dir "$d/cache"
+  run_case "$name" "$d/kubelet.yaml" "$d/scenario.yaml"
 }
 
 # ---------------------------------------------------------------------------- run
@@ -498,7 +680,7 @@ for b in static ecr gcr acr; do
     IN+=("$b")
   else
     for c in $CLOUD_PLANNED; do NOT_IN+=("$b/$c"); done
-    [ "$b" != static ] && NOT_IN+=("mixed/static+$b-no-global-leak")
+    [ "$b" != static ] && NOT_IN+=("mixed/all-backends-no-global-leak:$b")
   fi
 done
 say "== backends in: ${IN[*]:-none}"
@@ -506,6 +688,12 @@ for b in "${IN[@]}"; do
   say "== $b"
   if [ "$b" = static ]; then cases_static; else cloud_cases "$b"; fi
 done
+CLOUDS_IN=()
+for b in "${IN[@]}"; do [ "$b" != static ] && CLOUDS_IN+=("$b"); done
+if [ ${#CLOUDS_IN[@]} -gt 0 ] && [[ " ${IN[*]} " == *" static "* ]]; then
+  say "== mixed"
+  mixed_case "${CLOUDS_IN[@]}"
+fi
 
 say
 if [ ${#NOT_IN[@]} -gt 0 ]; then

@@ -21,6 +21,7 @@ import (
 //	POST /google/fail?endpoint=E&n=N&status=S gcpfake.FailNext (E: metadata-token, sts, ...)
 //	POST /azure/fail?endpoint=E&n=N&status=S  azurefake.FailNext (E: imds, appservice, aad-token, exchange, ...)
 //	POST /azure/expire-tokens                 every AAD, refresh and access token expires
+//	POST /calls?fake=F&endpoint=E&min=N       412 unless fake F answered E at least N times
 func (f *Fakes) serveAdmin() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,6 +68,32 @@ func (f *Fakes) serveAdmin() (string, error) {
 		if f.azure != nil {
 			f.azure.ExpireTokens()
 		}
+	})
+	// GET /calls?fake=google|azure&endpoint=E&min=N: 200 when the fake answered E at
+	// least N times so far, 412 otherwise (scripts assert which flow the plugin used).
+	mux.HandleFunc("/calls", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		min, err := strconv.Atoi(q.Get("min"))
+		if err != nil {
+			http.Error(w, "bad min", http.StatusBadRequest)
+			return
+		}
+		n := -1
+		switch q.Get("fake") {
+		case "google":
+			if f.google != nil {
+				n = f.google.Calls(gcpfake.Endpoint(q.Get("endpoint")))
+			}
+		case "azure":
+			if f.azure != nil {
+				n = f.azure.Calls(azurefake.Endpoint(q.Get("endpoint")))
+			}
+		}
+		if n < min {
+			http.Error(w, fmt.Sprintf("%s %s: %d calls, want at least %d", q.Get("fake"), q.Get("endpoint"), n, min), http.StatusPreconditionFailed)
+			return
+		}
+		fmt.Fprintf(w, "%d\n", n)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

@@ -222,6 +222,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			out := scenario.Outcome{Lookup: lk, Pull: res}
 			checks := scenario.Evaluate(exp, out)
+			if len(p.RunAfter) > 0 {
+				cmd := exec.Command(p.RunAfter[0], p.RunAfter[1:]...)
+				msg, err := cmd.CombinedOutput()
+				checks = append(checks, scenario.Check{Name: "runAfter", OK: err == nil,
+					Detail: strings.TrimSpace(fmt.Sprintf("%q: %v %s", p.RunAfter, err, msg))})
+			}
 			passed := true
 			for _, c := range checks {
 				passed = passed && c.OK

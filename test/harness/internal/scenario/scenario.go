@@ -50,6 +50,9 @@ type Pull struct {
 	// Run is a command (argv) run before this pull, e.g. to break or repair a backend
 	// between pulls of one kubelet session. A failing command stops the run.
 	Run []string `json:"run,omitempty"`
+	// RunAfter is a command (argv) run after each pull; a failure is a failed check
+	// (e.g. asking a fake whether the plugin used the expected flow).
+	RunAfter []string `json:"runAfter,omitempty"`
 }
 
 // Expect lists what must hold after a pull. Unset fields are not checked; with no
