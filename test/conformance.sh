@@ -19,81 +19,15 @@
 #   CASES=regex          run only the cases whose name matches
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null)/bin"
-
-LIMIT=${CONFORMANCE_TIMEOUT:-1800}
+# shellcheck source=harness/lib.sh
+. "$(dirname "$0")/harness/lib.sh"
+icp_init conformance "${CONFORMANCE_TIMEOUT:-1800}"
 CASES=${CASES:-.}
-WORK=$(mktemp -d /tmp/icp-conformance.XXXXXX)
-BIN="$WORK/kubelet-bin"   # the kubelet's --image-credential-provider-bin-dir
-TOOLS="$ROOT/bin"
-PLUGIN=image-credential-provider
-PIDS=()
 
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  if [ "${KEEP_WORK:-}" = 1 ]; then
-    echo "work directory kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'echo "conformance: interrupted"; exit 130' INT TERM
-
-# Watchdog: the whole run is bounded.
-# (sleep gets no copy of stdout/stderr, so an orphaned sleep cannot hold a pipe open.)
-( sleep "$LIMIT" </dev/null >/dev/null 2>&1; echo "conformance: over the ${LIMIT}s limit, stopping" >&2; kill -TERM $$ 2>/dev/null ) &
-WATCHDOG=$!
-PIDS+=("$WATCHDOG")
-
-say() { printf '%s\n' "$*"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
-
-# ---------------------------------------------------------------------------- build
 say "== build"
-t=$(now)
-mkdir -p "$TOOLS" "$BIN"
-if ! go build -o "$TOOLS/$PLUGIN" ./cmd/image-credential-provider; then
-  say "FAIL build: the plugin does not build"; say "0 passed, 1 failed"; exit 1
-fi
-say "plugin built in $(elapsed "$t")"
-t=$(now)
-if ! go build -o "$TOOLS/fakes" ./test/fake/cmd/fakes; then
-  say "FAIL build: the fakes do not build"; say "0 passed, 1 failed"; exit 1
-fi
-say "fakes built in $(elapsed "$t")"
-t=$(now)
-say "building the harness on the kubelet code (first build: several minutes, then cached)..."
-if ! (cd test/harness && go build -o "$TOOLS/kubelet-puller" ./cmd/kubelet-puller); then
-  say "FAIL build: the harness does not build"; say "0 passed, 1 failed"; exit 1
-fi
-say "harness built in $(elapsed "$t")"
-cp "$TOOLS/$PLUGIN" "$BIN/$PLUGIN"
-PULLER="$TOOLS/kubelet-puller"
-
-# ---------------------------------------------------------------------------- fakes
+icp_build || { say "0 passed, 1 failed"; exit 1; }
 say "== fakes"
-"$TOOLS/fakes" -out "$WORK/fakes.json" -env-out "$WORK/fakes.env" 2>"$WORK/fakes.log" &
-PIDS+=("$!")
-for _ in $(seq 1 150); do
-  [ -s "$WORK/fakes.json" ] && break
-  sleep 0.2
-done
-if [ ! -s "$WORK/fakes.json" ]; then
-  say "FAIL fakes: did not start"; cat "$WORK/fakes.log"; say "0 passed, 1 failed"; exit 1
-fi
-# shellcheck disable=SC1091
-. "$WORK/fakes.env"
-say "$(tail -1 "$WORK/fakes.log")"
+icp_start_fakes || { say "0 passed, 1 failed"; exit 1; }
 
 # ---------------------------------------------------------------------------- helpers
 PASSED=0
@@ -107,39 +41,6 @@ pass() { PASSED=$((PASSED + 1)); say "PASS  $1 ($2)${3:+  $3}"; }
 fail() {
   FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1")
   say "FAIL  $1 ($2)${3:+  $3}"
-}
-
-# backend_in NAME: the plugin binary knows the backend and the fakes serve it.
-backend_in() {
-  local out
-  out=$("$TOOLS/$PLUGIN" --backends "$1" --cache-dir "$WORK/plugin-cache" get probe.invalid/x 2>&1)
-  if printf '%s' "$out" | grep -q 'unknown backend'; then
-    return 1
-  fi
-  [[ " $FAKES_BACKENDS " == *" $1 "* ]]
-}
-
-# kubelet_config FILE APIVERSION MATCHIMAGES(comma-separated) [EXTRA_YAML] -- PLUGIN_ARGS...
-# writes a kubelet CredentialProviderConfig with one provider, our plugin.
-kubelet_config() {
-  local file=$1 api=$2 match=$3 extra=${4:-}
-  shift 4
-  [ "${1:-}" = "--" ] && shift
-  local m a
-  m=$(printf '%s' "$match" | awk -F, '{ for (i = 1; i <= NF; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), $i }')
-  a=""
-  for x in "$@"; do a+="${a:+, }\"$x\""; done
-  cat >"$file" <<EOF
-apiVersion: kubelet.config.k8s.io/v1
-kind: CredentialProviderConfig
-providers:
-- name: $PLUGIN
-  apiVersion: credentialprovider.kubelet.k8s.io/$api
-  matchImages: [$m]
-  defaultCacheDuration: 5m
-  args: [$a]
-$extra
-EOF
 }
 
 # run_case NAME KUBELET_CONFIG SCENARIO [HARNESS_ARGS...]: one kubelet session.
@@ -180,21 +81,10 @@ fi
 
 # ---------------------------------------------------------------------------- static
 cases_static() {
-  local d="$WORK/static"
+  local d="$WORK/static" docs=$DOCS_MATCH
   mkdir -p "$d"
-  local docs="my-registry.example,*.my-registry.example,kubernetes.io,*.kubernetes.io,*.*.kubernetes.io"
-
   # config.json in the style of the kubelet documentation (seed pages): paths and wildcards.
-  cat >"$d/docs.json" <<EOF
-{"auths": {
-  "my-registry.example/images": {"auth": "$IMAGES_USER_AUTH"},
-  "my-registry.example/images/subpath": {"auth": "$SUBPATH_USER_AUTH"},
-  "*.my-registry.example/images": {"auth": "$WILD_USER_AUTH"},
-  "*.kubernetes.io": {"auth": "$K8S_USER_AUTH"},
-  "*.*.kubernetes.io": {"auth": "$K8S_USER_AUTH"},
-  "prefix.*.io": {"auth": "$K8S_USER_AUTH"}
-}}
-EOF
+  write_docs_config "$d/docs.json"
 
   # 1. The request/response apiVersion is the one the kubelet config chooses.
   local api
@@ -487,69 +377,6 @@ EOF
 #   mixed/all-backends-no-global-leak         static and every cloud in one kubelet session
 CLOUD_PLANNED="apiversion-v1 apiversion-v1beta1 apiversion-v1alpha1 kubelet-cache failure-not-cached sa-token"
 
-# plugin_env_yaml: the env block that lets the plugin reach the cloud fakes.
-plugin_env_yaml() {
-  local v
-  printf '  env:\n'
-  for v in $(compgen -v PLUGIN_ENV_); do
-    printf '  - {name: %s, value: "%s"}\n' "${v#PLUGIN_ENV_}" "${!v}"
-  done
-}
-
-# yaml_argv ARGS...: a YAML flow sequence of double-quoted strings.
-yaml_argv() {
-  local out="" x
-  for x in "$@"; do out+="${out:+, }\"$x\""; done
-  printf '[%s]' "$out"
-}
-
-# ctl_argv PATH: the command turning a fakes knob, as a YAML sequence.
-ctl_argv() { yaml_argv "$TOOLS/fakes" ctl "$FAKES_ADMIN_URL" "$1"; }
-
-# cloud_profile NAME sets: MATCH, USERNAME, IMG_A, IMG_B (same registry as A), IMG_C
-# (another registry), ARGS (plugin args), FAIL and REPAIR (admin paths), SA_AUDIENCE,
-# SA_ARGS, SA_ANNOTATIONS (YAML map), SA_REQUIRED (annotation keys), SA_CHECKS (admin
-# /calls queries proving the token exchange happened).
-cloud_profile() {
-  case $1 in
-  gcr)
-    MATCH="gcr.io,*.gcr.io,*.pkg.dev"
-    USERNAME=oauth2accesstoken
-    IMG_A=gcr.io/fake-project/app:v1
-    IMG_B=gcr.io/fake-project/repo/app:v1
-    IMG_C=us-docker.pkg.dev/fake-project/repo/app:v1
-    ARGS=(--backends gcr)
-    FAIL="/google/fail?endpoint=metadata-token&n=100000&status=503"
-    REPAIR="/google/fail?endpoint=metadata-token&n=0&status=503"
-    SA_AUDIENCE="$GCP_PROJECT.svc.id.goog"
-    SA_ARGS=(--gcr-wi-audience "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/$GCP_PROJECT.svc.id.goog/providers/k8s"
-      --gcr-wi-token-url "$GCP_STS_URL" --gcr-wi-iam-credentials-url "$GCP_IAM_URL")
-    SA_ANNOTATIONS="{iam.gke.io/gcp-service-account: \"$GCP_WI_SA\"}"
-    SA_REQUIRED="[iam.gke.io/gcp-service-account]"
-    SA_CHECKS=("/calls?fake=google&endpoint=sts&min=1" "/calls?fake=google&endpoint=iamcredentials&min=1")
-    ;;
-  acr)
-    MATCH="*.azurecr.io"
-    USERNAME=$ACR_USERNAME
-    IMG_A=myacr.azurecr.io/team/app:v1
-    IMG_B=myacr.azurecr.io/app:v1
-    IMG_C=otheracr.azurecr.io/app:v1
-    ARGS=(--backends acr --acr-azure-config "$ACR_AZURE_JSON")
-    FAIL="/azure/fail?endpoint=exchange&n=100000&status=500"
-    REPAIR="/azure/fail?endpoint=exchange&n=0&status=500"
-    SA_AUDIENCE=$ACR_WI_AUDIENCE
-    SA_ARGS=()
-    SA_ANNOTATIONS="{kubernetes.azure.com/acr-client-id: \"$ACR_WI_CLIENT_ID\", kubernetes.azure.com/acr-tenant-id: \"$ACR_TENANT\"}"
-    SA_REQUIRED="[kubernetes.azure.com/acr-client-id]"
-    SA_CHECKS=("/calls?fake=azure&endpoint=aad-token&min=1")
-    ;;
-  *) return 1 ;;
-  esac
-}
-
-# repo_of IMAGE: the image without tag or digest (what the kubelet sends).
-repo_of() { local r=${1%@*}; r=${r%:*}; printf '%s' "$r"; }
-
 cloud_cases() { # NAME
   local c=$1 d="$WORK/$1" api envy
   if ! cloud_profile "$c"; then
@@ -644,7 +471,8 @@ mixed_case() {
   selected "$name" || return 0
   mkdir -p "$d"
   local match="my-registry.example,*.my-registry.example" backends=static
-  local args=(--dockercfg "$WORK/static/docs.json")
+  write_docs_config "$d/docs.json"
+  local args=(--dockercfg "$d/docs.json")
   {
     printf 'name: all backends in one kubelet session\npulls:\n'
     printf -- '- image: my-registry.example/images/my-image:v1\n  repeat: 2\n'
