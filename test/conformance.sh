@@ -79,6 +79,17 @@ if selected matcher/differential; then
   fi
 fi
 
+say "== harness self-tests (its own module: not part of the main module's go test ./...)"
+if selected harness/self-tests; then
+  t=$(now)
+  if (cd test/harness && timeout 600 go test -count=1 ./...) >"$WORK/harness-tests.txt" 2>&1; then
+    pass harness/self-tests "$(elapsed "$t")" "$(grep -c '^ok' "$WORK/harness-tests.txt") packages ok"
+  else
+    fail harness/self-tests "$(elapsed "$t")"
+    grep -v '^ok\|no test files' "$WORK/harness-tests.txt" | sed 's/^/      /' | tail -30
+  fi
+fi
+
 # ---------------------------------------------------------------------------- static
 cases_static() {
   local d="$WORK/static" docs=$DOCS_MATCH
