@@ -382,11 +382,13 @@ EOF
 #                                             per cacheKeyType (Registry: other repos hit)
 #   <cloud>/failure-not-cached                the cloud fails: no cached empty answer, the
 #                                             next pull runs the plugin again and recovers
+#   <cloud>/plugin-disk-cache-*               a restarted kubelet runs the plugin, which
+#                                             answers from its disk cache: no cloud call
 #   <cloud>/sa-token                          service-account-token mode: the pod's token is
 #                                             exchanged (the fake confirms the flow), cache
 #                                             per service account
 #   mixed/all-backends-no-global-leak         static and every cloud in one kubelet session
-CLOUD_PLANNED="apiversion-v1 apiversion-v1beta1 apiversion-v1alpha1 kubelet-cache failure-not-cached sa-token"
+CLOUD_PLANNED="apiversion-v1 apiversion-v1beta1 apiversion-v1alpha1 kubelet-cache plugin-disk-cache-first-kubelet plugin-disk-cache-restarted-kubelet failure-not-cached sa-token"
 
 cloud_cases() { # NAME
   local c=$1 d="$WORK/$1" api envy
@@ -427,6 +429,20 @@ pulls:
   expect: {ok: true, execs: 1, cacheHit: false, user: "$USERNAME", response: {cacheKeyType: Registry}}
 EOF
   run_case "$c/kubelet-cache" "$d/kubelet-cache.yaml" "$d/cache.yaml"
+
+  # The plugin's on-disk token cache across kubelet restarts: the second kubelet runs
+  # the plugin again (its memory cache is gone) but the cloud is not called again.
+  kubelet_config "$d/kubelet-disk.yaml" v1 "$MATCH" "$envy" -- "${ARGS[@]}" --cache-dir "$d/cache-disk"
+  printf 'name: %s first kubelet\npulls:\n- image: %s\n  expect: {ok: true, execs: 1, user: "%s"}\n' "$c" "$IMG_A" "$USERNAME" >"$d/disk-1.yaml"
+  run_case "$c/plugin-disk-cache-first-kubelet" "$d/kubelet-disk.yaml" "$d/disk-1.yaml"
+  local calls
+  calls=$("$TOOLS/fakes" ctl "$FAKES_ADMIN_URL" "/calls?$TOKEN_CALLS" 2>/dev/null || echo 0)
+  {
+    printf 'name: %s restarted kubelet, same plugin cache dir\npulls:\n- image: %s\n' "$c" "$IMG_A"
+    printf '  runAfter: %s\n' "$(ctl_argv "/calls?$TOKEN_CALLS&max=$calls")"
+    printf '  expect: {ok: true, execs: 1, user: "%s"}\n' "$USERNAME"
+  } >"$d/disk-2.yaml"
+  run_case "$c/plugin-disk-cache-restarted-kubelet" "$d/kubelet-disk.yaml" "$d/disk-2.yaml"
 
   kubelet_config "$d/kubelet-fail.yaml" v1 "$MATCH" "$envy" -- "${ARGS[@]}" --cache-dir "$d/cache-fail"
   cat >"$d/fail.yaml" <<EOF

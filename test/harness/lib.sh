@@ -169,7 +169,8 @@ DOCS_MATCH="my-registry.example,*.my-registry.example,kubernetes.io,*.kubernetes
 # cloud_profile NAME sets: MATCH, USERNAME, IMG_A, IMG_B (same registry as A), IMG_C
 # (another registry), ARGS (plugin args), FAIL and REPAIR (admin paths), SA_AUDIENCE,
 # SA_ARGS, SA_ANNOTATIONS (YAML map), SA_REQUIRED (annotation keys), SA_CHECKS (admin
-# /calls queries proving the token exchange happened). Returns 1 for unknown clouds.
+# /calls queries proving the token exchange happened), TOKEN_CALLS (the /calls query of
+# the cloud call a plugin cache hit spares). Returns 1 for unknown clouds.
 cloud_profile() {
   case $1 in
   gcr)
@@ -187,6 +188,7 @@ cloud_profile() {
     SA_ANNOTATIONS="{iam.gke.io/gcp-service-account: \"$GCP_WI_SA\"}"
     SA_REQUIRED="[iam.gke.io/gcp-service-account]"
     SA_CHECKS=("/calls?fake=google&endpoint=sts&min=1" "/calls?fake=google&endpoint=iamcredentials&min=1")
+    TOKEN_CALLS="fake=google&endpoint=metadata-token"
     ;;
   acr)
     MATCH="*.azurecr.io"
@@ -202,6 +204,7 @@ cloud_profile() {
     SA_ANNOTATIONS="{kubernetes.azure.com/acr-client-id: \"$ACR_WI_CLIENT_ID\", kubernetes.azure.com/acr-tenant-id: \"$ACR_TENANT\"}"
     SA_REQUIRED="[kubernetes.azure.com/acr-client-id]"
     SA_CHECKS=("/calls?fake=azure&endpoint=aad-token&min=1")
+    TOKEN_CALLS="fake=azure&endpoint=exchange"
     ;;
   *) return 1 ;;
   esac

@@ -21,7 +21,7 @@ import (
 //	POST /google/fail?endpoint=E&n=N&status=S gcpfake.FailNext (E: metadata-token, sts, ...)
 //	POST /azure/fail?endpoint=E&n=N&status=S  azurefake.FailNext (E: imds, appservice, aad-token, exchange, ...)
 //	POST /azure/expire-tokens                 every AAD, refresh and access token expires
-//	POST /calls?fake=F&endpoint=E&min=N       412 unless fake F answered E at least N times
+//	POST /calls?fake=F&endpoint=E&min=N&max=M the calls fake F answered on E (412 outside [N, M])
 func (f *Fakes) serveAdmin() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,14 +69,24 @@ func (f *Fakes) serveAdmin() (string, error) {
 			f.azure.ExpireTokens()
 		}
 	})
-	// GET /calls?fake=google|azure&endpoint=E&min=N: 200 when the fake answered E at
-	// least N times so far, 412 otherwise (scripts assert which flow the plugin used).
+	// /calls?fake=google|azure&endpoint=E[&min=N][&max=M]: the number of calls the fake
+	// answered on E so far; 412 when it is below min or above max (scripts assert which
+	// flow the plugin used, or that a cache spared a call).
 	mux.HandleFunc("/calls", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		min, err := strconv.Atoi(q.Get("min"))
-		if err != nil {
-			http.Error(w, "bad min", http.StatusBadRequest)
-			return
+		min, max := 0, -1
+		var err error
+		if v := q.Get("min"); v != "" {
+			if min, err = strconv.Atoi(v); err != nil {
+				http.Error(w, "bad min", http.StatusBadRequest)
+				return
+			}
+		}
+		if v := q.Get("max"); v != "" {
+			if max, err = strconv.Atoi(v); err != nil {
+				http.Error(w, "bad max", http.StatusBadRequest)
+				return
+			}
 		}
 		n := -1
 		switch q.Get("fake") {
@@ -89,8 +99,12 @@ func (f *Fakes) serveAdmin() (string, error) {
 				n = f.azure.Calls(azurefake.Endpoint(q.Get("endpoint")))
 			}
 		}
-		if n < min {
-			http.Error(w, fmt.Sprintf("%s %s: %d calls, want at least %d", q.Get("fake"), q.Get("endpoint"), n, min), http.StatusPreconditionFailed)
+		if n < 0 {
+			http.Error(w, "unknown fake", http.StatusNotFound)
+			return
+		}
+		if n < min || (max >= 0 && n > max) {
+			http.Error(w, fmt.Sprintf("%s %s: %d calls, want between %d and %d", q.Get("fake"), q.Get("endpoint"), n, min, max), http.StatusPreconditionFailed)
 			return
 		}
 		fmt.Fprintf(w, "%d\n", n)
@@ -119,5 +133,6 @@ func ctl(args []string) int {
 		fmt.Fprintf(os.Stderr, "fakes ctl: %s: %s %s\n", args[1], resp.Status, body)
 		return 1
 	}
+	_, _ = os.Stdout.Write(body)
 	return 0
 }
