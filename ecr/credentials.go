@@ -37,17 +37,19 @@ const (
 	MaxBackoff = time.Second
 	// ChainMaxAttempts is how often the default credential chain's own calls are
 	// tried; chiefly EC2 instance metadata, so that a node without it fails fast.
-	ChainMaxAttempts = 2
+	ChainMaxAttempts = 1
 )
 
 // FallbackLifetime is assumed when an authorization token comes without expiresAt
 // (ECR always sends it; its tokens live 12 h).
 const FallbackLifetime = time.Hour
 
-func apiRetryer() aws.Retryer {
+// apiRetryer is the SDK's standard retryer (throttling, 5xx, connection errors) with
+// this package's bounds.
+func (p *Provider) apiRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = MaxAttempts
-		o.MaxBackoff = MaxBackoff
+		o.MaxBackoff = p.maxBackoff
 	})
 }
 
@@ -95,7 +97,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	case id.webIdentityRole != "":
 		klog.V(2).InfoS("Assuming role with the service account token", "registry", host, "role", id.webIdentityRole, "from", id.source, "serviceAccount", saName(req.ServiceAccount))
 		stsc := p.stsClient(cfg, reg, aws.AnonymousCredentials{})
-		creds = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(stsc, id.webIdentityRole, identityToken(saToken), func(o *stscreds.WebIdentityRoleOptions) {
+		creds = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(webIdentityClient{stsc, p.apiRetryer}, id.webIdentityRole, identityToken(saToken), func(o *stscreds.WebIdentityRoleOptions) {
 			o.RoleSessionName = sessionName(req.ServiceAccount)
 		}))
 		if _, err := creds.Retrieve(ctx); err != nil {
@@ -135,7 +137,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		out, err := ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) {
 			o.Region = ecrhost.PublicRegion
 			o.Credentials = creds
-			o.Retryer = apiRetryer()
+			o.Retryer = p.apiRetryer()
 		}).GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
 		if err != nil {
 			return nil, fail("ecr-public:GetAuthorizationToken: %s", describe(ctx, start, err))
@@ -144,7 +146,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			encoded, expiresAt = *d.AuthorizationToken, d.ExpiresAt
 		}
 	} else {
-		out, err := ecr.NewFromConfig(cfg, ecrOptions(reg, creds)).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+		out, err := ecr.NewFromConfig(cfg, p.ecrOptions(reg, creds)).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 		if err != nil {
 			return nil, fail("ecr:GetAuthorizationToken: %s", describe(ctx, start, err))
 		}
@@ -195,10 +197,10 @@ func (p *Provider) loadConfig(ctx context.Context, reg ecrhost.Registry) (aws.Co
 // ecrOptions aims an ECR client at reg: its region (and so its partition), and the
 // FIPS and dual-stack endpoint variants its host names. An endpoint override
 // (AWS_ENDPOINT_URL_ECR) wins over the variants: the SDK refuses both at once.
-func ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecr.Options) {
+func (p *Provider) ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecr.Options) {
 	return func(o *ecr.Options) {
 		o.Region = reg.Region
-		o.Retryer = apiRetryer()
+		o.Retryer = p.apiRetryer()
 		if creds != nil {
 			o.Credentials = creds
 		}
@@ -217,13 +219,13 @@ func ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecr.O
 // stsClient is an STS client in reg's region (us-east-1 for ECR Public), on the FIPS
 // endpoint when the registry host is a FIPS one.
 func (p *Provider) stsClient(cfg aws.Config, reg ecrhost.Registry, creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(cfg, stsOptions(reg, creds))
+	return sts.NewFromConfig(cfg, p.stsOptions(reg, creds))
 }
 
-func stsOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*sts.Options) {
+func (p *Provider) stsOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*sts.Options) {
 	return func(o *sts.Options) {
 		o.Region = reg.Region
-		o.Retryer = apiRetryer()
+		o.Retryer = p.apiRetryer()
 		o.Credentials = creds
 		if o.BaseEndpoint == nil && reg.FIPS {
 			o.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
@@ -245,6 +247,23 @@ func decodeToken(encoded string) (user, password string, err error) {
 		return "", "", errors.New("the authorization token is not user:password")
 	}
 	return user, password, nil
+}
+
+// webIdentityClient calls AssumeRoleWithWebIdentity with this package's retryer. The
+// SDK's provider also retries InvalidIdentityToken, for identity providers created
+// moments ago; a rejected service account token is a configuration error here (trust
+// policy, audience), so it fails at once and the kubelet's own retries take over.
+// IDPCommunicationError stays retried.
+type webIdentityClient struct {
+	c       *sts.Client
+	retryer func() aws.Retryer
+}
+
+func (w webIdentityClient) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	optFns = append(optFns, func(o *sts.Options) {
+		o.Retryer = retry.AddWithErrorCodes(w.retryer(), "IDPCommunicationError")
+	})
+	return w.c.AssumeRoleWithWebIdentity(ctx, in, optFns...)
 }
 
 // identityToken hands the request's service account token to the SDK.

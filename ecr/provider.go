@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -49,6 +50,8 @@ type Provider struct {
 	mappings map[string]ecrhost.Registry
 	http     aws.HTTPClient
 	env      func(string) (string, bool)
+	// maxBackoff is MaxBackoff; tests shorten it.
+	maxBackoff time.Duration
 }
 
 var (
@@ -59,7 +62,7 @@ var (
 // New validates cfg and returns the backend. It does no I/O and loads no SDK
 // configuration.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	p := &Provider{cfg: cfg, env: os.LookupEnv, mappings: map[string]ecrhost.Registry{}}
+	p := &Provider{cfg: cfg, env: os.LookupEnv, mappings: map[string]ecrhost.Registry{}, maxBackoff: MaxBackoff}
 	for _, o := range opts {
 		o(p)
 	}

@@ -10,7 +10,10 @@
 // One Server serves them all on one 127.0.0.1 port, each service under its own path, so
 // the real aws-sdk-go-v2 clients reach it through their own endpoint settings
 // (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL_STS: see Env)
-// and a call sent to the wrong service's endpoint is refused.
+// and a call sent to the wrong service's endpoint is refused. Requests at the root path
+// are routed by their X-Amz-Target header (none: STS), for tests whose HTTP client
+// dials the fake in place of the real AWS hosts (keeping the Host header) to observe
+// which endpoint the SDK chose.
 //
 // Every signed call is verified like AWS does: the SigV4 Authorization header must name
 // the service of the endpoint (ecr, ecr-public, sts) and a well-formed region (us-east-1
@@ -470,7 +473,19 @@ func classify(r *http.Request, body []byte) (endpoint, Op, url.Values) {
 		return endpoint{}, Unknown, nil
 	}
 	target := r.Header.Get("X-Amz-Target")
-	switch strings.TrimSuffix(r.URL.Path, "/") {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	if path == "" {
+		// A client dialling the fake in place of the real hosts: route by target.
+		switch {
+		case target == ecrTarget:
+			path = ecrEndpoint.path
+		case target == ecrPublicTarget:
+			path = ecrPublicEndpoint.path
+		case target == "":
+			path = stsEndpoint.path
+		}
+	}
+	switch path {
 	case ecrEndpoint.path:
 		if target == ecrTarget {
 			return ecrEndpoint, ECRGetAuthorizationToken, nil
