@@ -100,7 +100,10 @@ func runE(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
 	cfg.addFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	klogFlags.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	for _, name := range []string{"v", "vmodule"} { // klog's file-output flags are of no use to a plugin
+		f := klogFlags.Lookup(name)
+		fs.Var(f.Value, f.Name, f.Usage)
+	}
 
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/acr"
@@ -70,14 +69,9 @@ func newDispatcher(cfg *Config) (*providers.Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &providers.Dispatcher{Providers: ps}, nil
-}
-
-func cacheCmd(opts *options, verb string, stdout io.Writer) error {
-	switch verb {
-	case "list", "purge":
-		return fmt.Errorf("cache %s: the token cache is not built into this binary yet", verb)
-	default:
-		return fmt.Errorf("unknown cache command %q: want list or purge", verb)
+	d := &providers.Dispatcher{Providers: ps}
+	if !cfg.Cache.Disabled {
+		d.Cache = &lazyCache{cfg: cfg}
 	}
+	return d, nil
 }

@@ -42,7 +42,8 @@ type Config struct {
 
 // CacheConfig configures the on-disk token cache.
 type CacheConfig struct {
-	// Dir holds the cache; default /var/lib/image-credential-provider/cache for root,
+	// Dir holds the cache; default cache.DefaultDir(): $XDG_CACHE_HOME/image-credential-provider
+	// when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache for root,
 	// the user cache dir otherwise.
 	Dir string `json:"dir,omitempty"`
 	// Disabled turns the on-disk cache off.
@@ -94,7 +95,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 		c.Timeout = &metav1.Duration{Duration: d}
 		return nil
 	})
-	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: /var/lib/image-credential-provider/cache as root, else the user cache dir)")
+	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider)")
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
 	c.ECR.AddFlags(fs)
