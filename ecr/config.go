@@ -3,7 +3,6 @@ package ecr
 import (
 	"flag"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
@@ -63,14 +62,57 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireServiceAccountRole, "ecr-require-sa-role", c.RequireServiceAccountRole, "refuse service-account-token requests that have no role instead of using the node's credentials")
 }
 
-// roleARNPattern accepts IAM role ARNs of every partition.
-var roleARNPattern = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+// isRoleARN accepts IAM role ARNs of every partition:
+// arn:<partition>:iam::<12 digits>:role/<path and name>. It is hand-written rather
+// than a regexp: the plugin starts for every pull, and compiling a pattern with a
+// {1,512} repetition at init cost more than a millisecond.
+func isRoleARN(s string) bool {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return false
+	}
+	partition, rest, ok := strings.Cut(rest, ":")
+	if !ok || !isPartition(partition) {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest, "iam::")
+	if !ok || len(rest) < 12 || !isAccount(rest[:12]) {
+		return false
+	}
+	name, ok := strings.CutPrefix(rest[12:], ":role/")
+	return ok && len(name) >= 1 && len(name) <= 512 && allIn(name, "+=,.@_-/")
+}
 
-// sessionNamePattern is STS's RoleSessionName pattern.
-var sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+// isPartition accepts "aws" and "aws-<word>[-<word>...]" (aws-cn, aws-us-gov, aws-iso-b).
+func isPartition(p string) bool {
+	words := strings.Split(p, "-")
+	if words[0] != "aws" {
+		return false
+	}
+	for _, w := range words[1:] {
+		if w == "" || !allIn(w, "") {
+			return false
+		}
+	}
+	return true
+}
+
+// isSessionName is STS's RoleSessionName pattern [\w+=,.@-]{2,64}.
+func isSessionName(s string) bool { return len(s) >= 2 && len(s) <= 64 && allIn(s, "+=,.@_-") }
+
+// allIn reports whether s has only ASCII letters, digits and bytes of extra.
+func allIn(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func validateRoleARN(what, arn string) error {
-	if arn != "" && !roleARNPattern.MatchString(arn) {
+	if arn != "" && !isRoleARN(arn) {
 		return fmt.Errorf("%s %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", what, arn)
 	}
 	return nil

@@ -69,7 +69,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := validateRoleARN("roleARN", cfg.RoleARN); err != nil {
 		return nil, fmt.Errorf("ecr: %w", err)
 	}
-	if cfg.RoleSessionName != "" && !sessionNamePattern.MatchString(cfg.RoleSessionName) {
+	if cfg.RoleSessionName != "" && !isSessionName(cfg.RoleSessionName) {
 		return nil, fmt.Errorf("ecr: roleSessionName %q: want 2-64 characters of letters, digits and +=,.@_-", cfg.RoleSessionName)
 	}
 	if cfg.ExternalID != "" && cfg.RoleARN == "" {
