@@ -1,6 +1,7 @@
 package ecr
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"strings"
@@ -127,6 +128,30 @@ func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := New(Config{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCredentials is one cache miss in process: SDK configuration, credential
+// chain (static), GetAuthorizationToken against the loopback fake.
+func BenchmarkCredentials(b *testing.B) {
+	f := awsfake.New()
+	defer f.Close()
+	for _, kv := range f.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	b.Setenv("AWS_CA_BUNDLE", "")
+	p, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := imageReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Credentials(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
 	}
