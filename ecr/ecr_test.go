@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"encoding/base64"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -426,6 +427,43 @@ func TestNoCredentialsFailsFast(t *testing.T) {
 	req := saReq("public.ecr.aws/x/y", "sa-token", map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
 	res, err := fetch(t, p, req)
 	mustToken(t, f, res, err, "public.ecr.aws")
+}
+
+// TestSilentInstanceMetadataIsBounded: an instance metadata endpoint that accepts
+// connections and never answers costs about a second, not the call's whole deadline.
+func TestSilentInstanceMetadataIsBounded(t *testing.T) {
+	f := withFake(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+l.Addr().String())
+	p := newProvider(t, Config{})
+	start := time.Now()
+	_, err = fetch(t, p, imageReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app"))
+	d := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no usable AWS credentials") {
+		t.Fatalf("error %v", err)
+	}
+	if d > 3*time.Second {
+		t.Errorf("a silent metadata endpoint held the call for %v", d)
+	}
+	if f.TotalCalls() != 0 {
+		t.Errorf("%d calls reached AWS", f.TotalCalls())
+	}
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
