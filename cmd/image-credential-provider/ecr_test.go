@@ -314,3 +314,29 @@ func closedLoopback(t *testing.T) string {
 	l.Close()
 	return "http://" + addr
 }
+
+// The on-disk cache keeps ECR tokens between invocations: a second run asks AWS
+// nothing, and a service account with another role never gets the first one's token.
+func TestECRCacheBetweenRuns(t *testing.T) {
+	const image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+	const host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+	f, env := startAWS(t)
+	dir := t.TempDir()
+	first, _ := ecrToken(t, f, runPlugin(t, "", env, request(ecrV1, image), "--cache-dir", dir, "--backends=ecr"), host)
+	second, _ := ecrToken(t, f, runPlugin(t, "", env, request(ecrV1, image), "--cache-dir", dir, "--backends=ecr"), host)
+	if first.Password != second.Password || f.Calls(awsfake.ECRGetAuthorizationToken) != 1 {
+		t.Fatalf("second run made a call (%d calls) or got another token", f.Calls(awsfake.ECRGetAuthorizationToken))
+	}
+	tok := podToken(t)
+	roleA := map[string]string{"eks.amazonaws.com/ecr-role-arn": "arn:aws:iam::210987654321:role/a"}
+	roleB := map[string]string{"eks.amazonaws.com/ecr-role-arn": "arn:aws:iam::210987654321:role/b"}
+	a1, _ := ecrToken(t, f, runPlugin(t, "", env, saRequestJSON(t, image, tok, roleA), "--cache-dir", dir, "--backends=ecr"), host)
+	a2, _ := ecrToken(t, f, runPlugin(t, "", env, saRequestJSON(t, image, tok, roleA), "--cache-dir", dir, "--backends=ecr"), host)
+	b1, _ := ecrToken(t, f, runPlugin(t, "", env, saRequestJSON(t, image, tok, roleB), "--cache-dir", dir, "--backends=ecr"), host)
+	if a1.Identity != "arn:aws:iam::210987654321:role/a" || a1.Password != a2.Password || b1.Identity != "arn:aws:iam::210987654321:role/b" || a1.Password == first.Password {
+		t.Fatalf("per-role caching wrong: node %s, a %s/%s, b %s", first.Identity, a1.Identity, a2.Identity, b1.Identity)
+	}
+	if n := f.Calls(awsfake.ECRGetAuthorizationToken); n != 3 {
+		t.Fatalf("%d ECR calls, want 3 (node, role a once, role b)", n)
+	}
+}
