@@ -12,6 +12,7 @@ import (
 
 	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	Cache   CacheConfig      `json:"cache,omitempty"`
 
 	Static dockercfg.Config `json:"static,omitempty"`
+	ECR    ecr.Config       `json:"ecr,omitempty"`
 	GCR    gcr.Config       `json:"gcr,omitempty"`
 	ACR    acr.Config       `json:"acr,omitempty"`
 }
@@ -96,6 +98,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider)")
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
+	c.ECR.AddFlags(fs)
 	c.GCR.AddFlags(fs)
 	c.ACR.AddFlags(fs)
 }

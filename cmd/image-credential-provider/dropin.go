@@ -9,6 +9,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/acr"
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 )
 
@@ -23,6 +24,13 @@ var dropIns = map[string]func(args []string) (*Config, error){
 		}
 		setVerbosity(g.Verbosity)
 		return &Config{Backends: []string{"gcr"}, GCR: g}, nil
+	},
+	"ecr-credential-provider": func(args []string) (*Config, error) {
+		e, err := ecr.DropInConfig(args)
+		if err != nil {
+			return nil, err
+		}
+		return &Config{Backends: []string{"ecr"}, ECR: e}, nil
 	},
 	"acr-credential-provider": func(args []string) (*Config, error) {
 		d, err := acr.ParseDropIn(args)
