@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/klog/v2"
-
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -46,7 +44,7 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 		if e != nil && e.state(now) == Stale {
 			return s.serveStale(key, e, now, err), nil
 		}
-		klog.Warningf("%s: registry %s: fetching without the token cache lock: %v", key.Backend, registryOf(key), err)
+		s.warnf("%s: registry %s: fetching without the token cache lock: %v", key.Backend, registryOf(key), err)
 		return s.fetchAndStore(ctx, name, key, e, fetch)
 	}
 	defer l.unlock()
@@ -99,11 +97,11 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 		Auth:         res.Auth,
 	}
 	if err := s.write(e); err != nil {
-		klog.Warningf("%s: registry %s: credentials not kept in the token cache: %v", key.Backend, registryOf(key), err)
+		s.warnf("%s: registry %s: credentials not kept in the token cache: %v", key.Backend, registryOf(key), err)
 		return res, nil
 	}
 	if err := s.maybeSweep(now); err != nil {
-		klog.V(2).InfoS("Token cache sweep failed", "dir", s.dir, "err", err)
+		s.debugf("Token cache sweep of %s failed: %v", s.dir, err)
 	}
 	return res, nil
 }
@@ -113,7 +111,7 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 func (s *Store) serveStale(key providers.CacheKey, e *entry, now time.Time, cause error) *providers.Result {
 	left := e.Expiry.Sub(now)
 	d := min(StaleCacheDuration, left)
-	klog.Warningf("%s: registry %s: serving cached credentials that expire in %s because getting new ones failed: %v",
+	s.warnf("%s: registry %s: serving cached credentials that expire in %s because getting new ones failed: %v",
 		key.Backend, registryOf(key), left.Truncate(time.Second), cause)
 	return e.result(d)
 }

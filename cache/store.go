@@ -57,6 +57,21 @@ type Options struct {
 	SweepInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Warnf and Debugf log (klog's Warningf and V(2).Infof in the binary); nil
+	// discards. Functions, not klog, keep this package light for the lean front end.
+	Warnf, Debugf func(format string, args ...any)
+}
+
+func (s *Store) warnf(format string, args ...any) {
+	if s.opts.Warnf != nil {
+		s.opts.Warnf(format, args...)
+	}
+}
+
+func (s *Store) debugf(format string, args ...any) {
+	if s.opts.Debugf != nil {
+		s.opts.Debugf(format, args...)
+	}
 }
 
 // Store is an on-disk token cache; it implements providers.TokenCache.
