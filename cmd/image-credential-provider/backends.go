@@ -1,6 +1,8 @@
 package main
 
 import (
+	"k8s.io/klog/v2"
+
 	"fmt"
 	"strings"
 
@@ -69,9 +71,9 @@ func newDispatcher(cfg *Config) (*providers.Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &providers.Dispatcher{Providers: ps}
+	d := &providers.Dispatcher{Providers: ps, Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
 	if !cfg.Cache.Disabled {
-		d.Cache = &lazyCache{cfg: cfg}
+		d.Cache = cfg.cache()
 	}
 	return d, nil
 }

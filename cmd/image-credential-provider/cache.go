@@ -24,20 +24,29 @@ func cacheDir(cfg *Config) (string, error) {
 	return cache.DefaultDir()
 }
 
-// lazyCache opens the token cache on the first Fetch, so that a pull no token backend
-// serves never touches the cache directory.
+// cacheOptions route the cache's warnings to klog (stderr).
+var cacheOptions = cache.Options{Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
+
+// lazyCache opens the token cache on first use (a token fetch, or recording the
+// answer), once per invocation, so that an unusable directory costs one warning.
 type lazyCache struct {
 	cfg   *Config
 	once  sync.Once
 	store *cache.Store
 }
 
-func (l *lazyCache) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
+// get returns the store, or nil when the cache is disabled or unusable.
+func (l *lazyCache) get() *cache.Store {
 	l.once.Do(func() { l.store = openCache(l.cfg) })
-	if l.store == nil {
+	return l.store
+}
+
+func (l *lazyCache) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
+	s := l.get()
+	if s == nil {
 		return fetch(ctx)
 	}
-	return l.store.Fetch(ctx, key, fetch)
+	return s.Fetch(ctx, key, fetch)
 }
 
 // openCache opens the token cache for a pull. A directory that cannot be used (unsafe,
@@ -50,7 +59,7 @@ func openCache(cfg *Config) *cache.Store {
 	dir, err := cacheDir(cfg)
 	if err == nil {
 		var s *cache.Store
-		if s, err = cache.Open(dir, cache.Options{}); err == nil {
+		if s, err = cache.Open(dir, cacheOptions); err == nil {
 			return s
 		}
 	}
@@ -75,7 +84,7 @@ func cacheCmd(opts *options, verb string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "token cache %s is empty (it does not exist yet)\n", dir)
 		return nil
 	}
-	s, err := cache.Open(dir, cache.Options{})
+	s, err := cache.Open(dir, cacheOptions)
 	if err != nil {
 		return err
 	}

@@ -104,8 +104,16 @@ func TestCacheParallelInvocationsMakeOneUpstreamCall(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, token) || strings.Contains(r.stdout, "ya29.") {
 		t.Fatalf("cache list shows the token:\n%s", r.stdout)
 	}
-	if lines := strings.Count(r.stdout, "fresh"); lines != 1 {
-		t.Errorf("%d entries listed, want 1:\n%s", lines, r.stdout)
+	// One token entry; each run (with its own HOME, so its own fingerprint) also
+	// recorded its answer.
+	tokens := 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "fresh") && !strings.Contains(l, "kubelet-answer") {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("%d token entries listed, want 1:\n%s", tokens, r.stdout)
 	}
 
 	r = runPlugin(t, "", nil, "", "cache", "purge", "--cache-dir", dir)
@@ -268,14 +276,27 @@ func TestCacheCommandsOnMissingDir(t *testing.T) {
 }
 
 // A pull that no token backend serves never touches the cache directory.
-func TestCacheUntouchedWithoutTokenBackend(t *testing.T) {
+// A static-only pull fetches no token, so the cache holds no token entry; only the
+// answer is recorded (for replay by image-credential-provider-fast), in a private dir,
+// and `cache list` shows it without its password.
+func TestCacheStaticPullRecordsOnlyItsAnswer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	r := runPlugin(t, "", nil, request(gcrV1, "my-registry.example/images/app"), "--backends=static", "--dockercfg", exampleConfig, "--cache-dir", dir)
 	if resp := decodeResponse(t, r); len(resp.Auth) == 0 {
 		t.Fatalf("no static credentials: %+v", resp)
 	}
-	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
-		t.Fatalf("cache dir created for a static-only pull: %v", err)
+	fi, err := os.Lstat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("cache dir: %v, %v", fi, err)
+	}
+	list := runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
+	if list.code != 0 || !strings.Contains(list.stdout, "kubelet-answer") || strings.Contains(list.stdout, "not-a-real-password") {
+		t.Fatalf("cache list: exit %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+	for _, backend := range []string{"static", "gcr", "ecr", "acr"} {
+		if strings.Contains(list.stdout, " "+backend+" ") {
+			t.Fatalf("a token entry for %s after a static-only pull:\n%s", backend, list.stdout)
+		}
 	}
 }
 

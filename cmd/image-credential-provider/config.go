@@ -38,6 +38,8 @@ type Config struct {
 	ECR    ecr.Config       `json:"ecr,omitempty"`
 	GCR    gcr.Config       `json:"gcr,omitempty"`
 	ACR    acr.Config       `json:"acr,omitempty"`
+
+	tokenCache *lazyCache // opened on first use, once per invocation
 }
 
 // CacheConfig configures the on-disk token cache.
@@ -124,4 +126,12 @@ func configPath(args []string) (string, error) {
 		return args[i+1], nil
 	}
 	return "", nil
+}
+
+// cache is the invocation's token cache, opened on first use.
+func (c *Config) cache() *lazyCache {
+	if c.tokenCache == nil {
+		c.tokenCache = &lazyCache{cfg: c}
+	}
+	return c.tokenCache
 }
