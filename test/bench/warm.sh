@@ -7,6 +7,8 @@
 #   warm      the plugin with its default backends (static, gcr, acr) and --cache-dir
 #             holding one GCR token: what a default install does on a cache hit
 #   warm-gcr  the same with --backends=gcr (the other backends not even built)
+#   fast      image-credential-provider-fast, the lean front end, replaying the answer
+#             the full plugin recorded on the runner's warm-up run (a miss it delegates)
 #   cold      --no-cache against the loopback Google fake, for scale
 #
 # The cache is filled by one run against the Google fake (test/fake/gcpfake); the
@@ -29,6 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
+go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
 go build -trimpath -o "$work/floor" ./test/bench/floor
 go build -o "$work/fakegcp" ./test/fake/gcpfake/cmd/fakegcp
 
@@ -58,6 +61,7 @@ go run ./test/bench/runner -n "$N" -stdin "$work/request.json" "${envs[@]}" \
 	-cmd "floor=$work/floor" \
 	-cmd "warm=$work/image-credential-provider --cache-dir $work/cache" \
 	-cmd "warm-gcr=$work/image-credential-provider --backends=gcr --cache-dir $work/cache" \
+	-cmd "fast=$work/image-credential-provider-fast --backends=gcr --cache-dir $work/cache" \
 	-cmd "cold=$work/image-credential-provider --backends=gcr --no-cache"
 
 kill -TERM "$fake_pid"
