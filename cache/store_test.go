@@ -1216,20 +1216,33 @@ func FuzzDecode(f *testing.F) {
 }
 
 // BenchmarkFetchHit is the cache's part of a warm invocation: one fresh entry read,
-// checked and decoded.
+// checked and decoded. The token sizes are those of a Google access token and of an
+// ECR authorization token.
 func BenchmarkFetchHit(b *testing.B) {
-	s := newStore(b, nil, Options{})
-	u := &upstream{c: &clock{t: time.Now()}}
-	key := gkey("gcr.io")
-	s.Fetch(context.Background(), key, u.fetch)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if u.calls.Load() != 1 {
-		b.Fatal("miss")
+	for _, size := range []int{256, 3 << 10} {
+		b.Run(fmt.Sprintf("token=%dB", size), func(b *testing.B) {
+			s := newStore(b, nil, Options{})
+			var calls int
+			fetch := func(context.Context) (*providers.Result, error) {
+				calls++
+				return &providers.Result{
+					Auth:         map[string]providers.AuthConfig{"gcr.io": {Username: "oauth2accesstoken", Password: strings.Repeat("t", size)}},
+					CacheKeyType: providers.RegistryPluginCacheKeyType,
+					Expiry:       time.Now().Add(time.Hour),
+				}, nil
+			}
+			key := gkey("gcr.io")
+			s.Fetch(context.Background(), key, fetch)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Fetch(context.Background(), key, fetch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if calls != 1 {
+				b.Fatal("miss")
+			}
+		})
 	}
 }
 
