@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,9 +48,10 @@ type entry struct {
 	Auth         map[string]providers.AuthConfig `json:"auth"`
 }
 
-// KeyHash is the name of the entry for k: the hex SHA-256 of its fields, each
-// length-prefixed so that no two keys share an encoding.
+// KeyHash is the name of the entry for k: the hex SHA-256 of the fields its Scope makes
+// relevant (see relevant), each length-prefixed so that no two keys share an encoding.
 func KeyHash(k providers.CacheKey) string {
+	k = relevant(k)
 	h := sha256.New()
 	h.Write([]byte("icp-token-cache-key v1"))
 	var n [binary.MaxVarintLen64]byte
@@ -60,6 +60,20 @@ func KeyHash(k providers.CacheKey) string {
 		h.Write([]byte(f))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// relevant is k with the fields its Scope leaves out cleared: a Global entry serves
+// every registry and a Registry entry every repository of its registry, so they must
+// not be split by what a caller happened to fill in. An unknown scope keeps every field
+// (the narrowest sharing). The service account fields always count.
+func relevant(k providers.CacheKey) providers.CacheKey {
+	switch k.Scope {
+	case providers.GlobalPluginCacheKeyType:
+		k.Registry, k.Repo = "", ""
+	case providers.RegistryPluginCacheKeyType:
+		k.Repo = ""
+	}
+	return k
 }
 
 // isKeyHash reports whether name looks like an entry file name.
@@ -172,35 +186,53 @@ func decode(key string, data []byte) (*entry, error) {
 // by the running user, readable or writable by others, or not a valid entry for key
 // gives an error (and is replaced on the next store).
 func (s *Store) read(key string) (*entry, error) {
+	e, _, err := s.readSized(key)
+	return e, err
+}
+
+// readSized is read, also giving the size of the file.
+func (s *Store) readSized(key string) (*entry, int64, error) {
+	// Raw system calls, no os.File: a non-blocking *os.File would start the runtime's
+	// poller (epoll) in a process that needs nothing else of it.
 	fd, err := unix.Open(filepath.Join(s.dir, key), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, 0, &os.PathError{Op: "open", Path: filepath.Join(s.dir, key), Err: err}
 	}
-	f := os.NewFile(uintptr(fd), key)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return nil, fmt.Errorf("%w: not a regular file", errInvalid)
+		return nil, st.Size, fmt.Errorf("%w: not a regular file", errInvalid)
 	case int(st.Uid) != s.uid:
-		return nil, fmt.Errorf("%w: owned by uid %d", errInvalid, st.Uid)
+		return nil, st.Size, fmt.Errorf("%w: owned by uid %d", errInvalid, st.Uid)
 	case st.Mode&0o077 != 0:
-		return nil, fmt.Errorf("%w: mode %#o", errInvalid, st.Mode&0o777)
+		return nil, st.Size, fmt.Errorf("%w: mode %#o", errInvalid, st.Mode&0o777)
 	case st.Size > maxEntrySize:
-		return nil, fmt.Errorf("%w: too large", errInvalid)
+		return nil, st.Size, fmt.Errorf("%w: too large", errInvalid)
 	}
 	data := make([]byte, st.Size+1)
-	n, err := io.ReadFull(f, data)
-	if err != io.ErrUnexpectedEOF && err != nil {
-		return nil, err
+	n := 0
+	for n < len(data) {
+		m, err := unix.Read(fd, data[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, st.Size, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
 	}
 	if n > int(st.Size) {
-		return nil, fmt.Errorf("%w: grew while read", errInvalid)
+		return nil, st.Size, fmt.Errorf("%w: grew while read", errInvalid)
 	}
-	return decode(key, data[:n])
+	e, err := decode(key, data[:n])
+	return e, st.Size, err
 }
 
 // write stores e atomically: a temporary file in the directory, fsync, rename over
@@ -209,6 +241,9 @@ func (s *Store) write(e *entry) error {
 	data, err := encode(e)
 	if err != nil {
 		return err
+	}
+	if len(data) > maxEntrySize {
+		return fmt.Errorf("entry of %d bytes is over the limit of %d", len(data), maxEntrySize)
 	}
 	f, err := os.CreateTemp(s.dir, tmpPrefix+e.Key[:16]+"-*") // mode 0600
 	if err != nil {

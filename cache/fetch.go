@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,15 +19,21 @@ var _ providers.TokenCache = (*Store)(nil)
 // (another process may have just stored it), and otherwise calls fetch once and stores
 // what it returns. Results without an Expiry are returned but not stored.
 //
+// Processes that waited on the lock while its holder's fetch failed get that failure
+// (or their stale entry) instead of calling upstream again, one after the other: N
+// concurrent misses make one upstream call whether it succeeds or not.
+//
 // When fetch fails and the entry is stale but not expired, that entry is returned with
 // a CacheDuration of at most StaleCacheDuration (never past its expiry) and a warning.
 func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
+	key = relevant(key)
 	name := KeyHash(key)
 	e, _ := s.read(name)
 	if now := s.opts.Now(); e != nil && e.state(now) == Fresh {
 		return e.result(e.freshUntil().Sub(now)), nil
 	}
 
+	waitStart := time.Now() // wall clock: compared with other processes' records
 	l, err := s.lock(ctx, name, s.lockDeadline(ctx))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -45,7 +52,7 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 			return s.serveStale(key, e, now, err), nil
 		}
 		s.warnf("%s: registry %s: fetching without the token cache lock: %v", key.Backend, registryOf(key), err)
-		return s.fetchAndStore(ctx, name, key, e, fetch)
+		return s.fetchAndStore(ctx, name, key, e, fetch, nil)
 	}
 	defer l.unlock()
 	if e2, err := s.read(name); err == nil {
@@ -54,7 +61,17 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 			return e.result(e.freshUntil().Sub(now)), nil
 		}
 	}
-	return s.fetchAndStore(ctx, name, key, e, fetch)
+	if at, msg, ok := l.failure(); ok && !at.Before(waitStart) {
+		// The holder we waited for failed just now: share its outcome.
+		cause := errors.New(msg)
+		if now := s.opts.Now(); e != nil && e.state(now) != Expired {
+			return s.serveStale(key, e, now, cause), nil
+		}
+		s.debugf("%s: registry %s: a concurrent invocation's fetch failed while this one waited; not calling upstream again",
+			key.Backend, registryOf(key))
+		return nil, cause
+	}
+	return s.fetchAndStore(ctx, name, key, e, fetch, l)
 }
 
 // lockDeadline is how long a miss may wait for another process's fetch.
@@ -70,9 +87,17 @@ func (s *Store) lockDeadline(ctx context.Context) time.Time {
 }
 
 // fetchAndStore calls fetch, stores a result that expires, and falls back to old when
-// fetch fails and old has not expired.
-func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.CacheKey, old *entry, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
+// fetch fails and old has not expired. l, when not nil, is the key's lock, held: a
+// failure is recorded in it for the processes waiting on it.
+func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.CacheKey, old *entry, fetch func(context.Context) (*providers.Result, error), l *fileLock) (*providers.Result, error) {
 	res, err := fetch(ctx)
+	if l != nil {
+		if err != nil {
+			l.recordFailure(time.Now(), err)
+		} else {
+			l.clearFailure()
+		}
+	}
 	now := s.opts.Now()
 	if err != nil {
 		if old != nil && old.state(now) != Expired {
@@ -82,6 +107,10 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 	}
 	if res == nil || res.Expiry.IsZero() || !res.Expiry.After(now) {
 		return res, nil
+	}
+	auth := res.Auth
+	if auth == nil { // "no credentials" is an answer too; a nil map would not read back
+		auth = map[string]providers.AuthConfig{}
 	}
 	e := &entry{
 		Key:          name,
@@ -94,13 +123,13 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 		Issued:       now,
 		Expiry:       res.Expiry,
 		MaxDuration:  res.CacheDuration,
-		Auth:         res.Auth,
+		Auth:         auth,
 	}
 	if err := s.write(e); err != nil {
 		s.warnf("%s: registry %s: credentials not kept in the token cache: %v", key.Backend, registryOf(key), err)
 		return res, nil
 	}
-	if err := s.maybeSweep(now); err != nil {
+	if err := s.maybeSweep(now, name); err != nil {
 		s.debugf("Token cache sweep of %s failed: %v", s.dir, err)
 	}
 	return res, nil

@@ -29,6 +29,10 @@ func (s *Store) Put(key providers.CacheKey, res *providers.Result) error {
 	if res == nil || !res.Expiry.After(now) {
 		return errors.New("token cache: nothing to store that has not expired")
 	}
+	auth := res.Auth
+	if auth == nil {
+		auth = map[string]providers.AuthConfig{}
+	}
 	e := &entry{
 		Key:          KeyHash(key),
 		Backend:      key.Backend,
@@ -40,10 +44,10 @@ func (s *Store) Put(key providers.CacheKey, res *providers.Result) error {
 		Issued:       now,
 		Expiry:       res.Expiry,
 		MaxDuration:  res.CacheDuration,
-		Auth:         res.Auth,
+		Auth:         auth,
 	}
 	if err := s.write(e); err != nil {
 		return err
 	}
-	return s.maybeSweep(now)
+	return s.maybeSweep(now, e.Key)
 }

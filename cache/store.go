@@ -16,7 +16,17 @@
 // Processes share the directory safely: writes are atomic (temporary file in the same
 // directory, fsync, rename, fsync of the directory), every entry carries a checksum
 // over its content and the key it claims, and a miss takes a per-key flock(2) so that N
-// processes missing the same key make one upstream call between them.
+// processes missing the same key make one upstream call between them (when that call
+// fails, the processes that waited for it get its failure rather than trying again
+// one after the other).
+//
+// The key follows the cacheKeyType: Global entries are keyed by backend and identity,
+// Registry entries also by registry, Image entries also by repository, and every
+// entry by the service account's namespace, name and UID when there is one.
+//
+// The directory stays small: each store may sweep it (at most every SweepInterval, or
+// at once past a bound), deleting expired and corrupt entries and evicting the oldest
+// past MaxEntries or MaxBytes. A hit reads one file and never sweeps.
 package cache
 
 import (
@@ -31,6 +41,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultMaxEntries    = 1000
+	DefaultMaxBytes      = 16 << 20 // tokens are a few KiB: 1000 of them fit well within
 	DefaultLockWait      = 20 * time.Second
 	DefaultSweepInterval = 5 * time.Minute
 )
@@ -49,6 +60,9 @@ type Options struct {
 	// MaxEntries bounds the number of entries; past it the oldest are evicted.
 	// Zero means DefaultMaxEntries.
 	MaxEntries int
+	// MaxBytes bounds the total size of the entry files; past it the oldest are
+	// evicted. Zero means DefaultMaxBytes. (One entry is at most 1 MiB.)
+	MaxBytes int64
 	// LockWait bounds how long a miss waits for another process fetching the same
 	// key (never past the context's deadline). Zero means DefaultLockWait.
 	LockWait time.Duration
@@ -111,6 +125,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	if opts.LockWait <= 0 {
 		opts.LockWait = DefaultLockWait

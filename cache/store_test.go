@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -202,7 +204,6 @@ func TestKeyHash(t *testing.T) {
 		"identity":     func(k *providers.CacheKey) { k.Identity += "x" },
 		"scope":        func(k *providers.CacheKey) { k.Scope = providers.ImagePluginCacheKeyType },
 		"registry":     func(k *providers.CacheKey) { k.Registry = "2.dkr.ecr.us-east-1.amazonaws.com" },
-		"repo":         func(k *providers.CacheKey) { k.Repo = k.Registry + "/app" },
 		"sa namespace": func(k *providers.CacheKey) { k.SANamespace = "other" },
 		"sa name":      func(k *providers.CacheKey) { k.SAName = "other" },
 		"sa uid":       func(k *providers.CacheKey) { k.SAUID = "uid-2" },
@@ -220,6 +221,99 @@ func TestKeyHash(t *testing.T) {
 			t.Errorf("%s hashes like %s", name, prev)
 		}
 		seen[hk] = name
+	}
+}
+
+// The scope decides which fields of a key count: a Global entry serves every
+// registry, a Registry entry every repository of its registry, an Image entry one
+// repository; the service account always counts.
+func TestKeyHashFollowsScope(t *testing.T) {
+	const (
+		g = providers.GlobalPluginCacheKeyType
+		r = providers.RegistryPluginCacheKeyType
+		i = providers.ImagePluginCacheKeyType
+	)
+	mut := map[string]func(k *providers.CacheKey){
+		"registry": func(k *providers.CacheKey) { k.Registry = "other.example:5000" },
+		"repo":     func(k *providers.CacheKey) { k.Repo = "reg.example/other" },
+		"identity": func(k *providers.CacheKey) { k.Identity = "other" },
+		"backend":  func(k *providers.CacheKey) { k.Backend = "other" },
+		"sa ns":    func(k *providers.CacheKey) { k.SANamespace = "other" },
+		"sa name":  func(k *providers.CacheKey) { k.SAName = "other" },
+		"sa uid":   func(k *providers.CacheKey) { k.SAUID = "other" },
+		"no sa":    func(k *providers.CacheKey) { k.SANamespace, k.SAName, k.SAUID = "", "", "" },
+	}
+	tests := []struct {
+		scope   providers.CacheKeyType
+		field   string
+		sameKey bool
+	}{
+		{g, "registry", true}, {g, "repo", true}, {g, "identity", false}, {g, "backend", false},
+		{g, "sa ns", false}, {g, "sa name", false}, {g, "sa uid", false}, {g, "no sa", false},
+		{r, "registry", false}, {r, "repo", true}, {r, "identity", false}, {r, "backend", false},
+		{r, "sa ns", false}, {r, "sa name", false}, {r, "sa uid", false}, {r, "no sa", false},
+		{i, "registry", false}, {i, "repo", false}, {i, "identity", false}, {i, "backend", false},
+		{i, "sa ns", false}, {i, "sa name", false}, {i, "sa uid", false}, {i, "no sa", false},
+		{"", "registry", false}, {"", "repo", false}, // unknown scope: every field counts
+		{"Bogus", "registry", false}, {"Bogus", "repo", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.scope)+"/"+tt.field, func(t *testing.T) {
+			a := providers.CacheKey{Backend: "acr", Identity: "mi", Scope: tt.scope, Registry: "reg.example",
+				Repo: "reg.example/team/app", SANamespace: "ns", SAName: "sa", SAUID: "u1"}
+			b := a
+			mut[tt.field](&b)
+			if same := KeyHash(a) == KeyHash(b); same != tt.sameKey {
+				t.Fatalf("same key = %v, want %v", same, tt.sameKey)
+			}
+		})
+	}
+}
+
+// Through Fetch: what the scope leaves out shares the entry, and the entry's listing
+// does not name a registry or repository it is not bound to.
+func TestFetchSharesEntriesByScope(t *testing.T) {
+	tests := []struct {
+		scope     providers.CacheKeyType
+		wantCalls int32
+		wantReg   string
+		wantRepo  string
+	}{
+		{providers.GlobalPluginCacheKeyType, 1, "", ""},
+		{providers.RegistryPluginCacheKeyType, 2, "a.example", ""},
+		{providers.ImagePluginCacheKeyType, 3, "a.example", "a.example/one"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.scope), func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			u := &upstream{c: c}
+			for _, img := range []struct{ reg, repo string }{{"a.example", "a.example/one"}, {"a.example", "a.example/two"}, {"b.example", "b.example/one"}} {
+				k := providers.CacheKey{Backend: "acr", Identity: "mi", Scope: tt.scope, Registry: img.reg, Repo: img.repo}
+				for j := 0; j < 2; j++ {
+					if _, err := s.Fetch(context.Background(), k, u.fetch); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if n := u.calls.Load(); n != tt.wantCalls {
+				t.Fatalf("%d upstream calls, want %d", n, tt.wantCalls)
+			}
+			infos, err := s.List()
+			if err != nil || len(infos) != int(tt.wantCalls) {
+				t.Fatalf("List: %+v %v", infos, err)
+			}
+			want := KeyHash(providers.CacheKey{Backend: "acr", Identity: "mi", Scope: tt.scope, Registry: "a.example", Repo: "a.example/one"})
+			var first *Info
+			for k := range infos {
+				if infos[k].Hash == want {
+					first = &infos[k]
+				}
+			}
+			if first == nil || first.Registry != tt.wantReg || first.Repo != tt.wantRepo {
+				t.Fatalf("entry of a.example/one listed as %+v, want registry %q repo %q", first, tt.wantReg, tt.wantRepo)
+			}
+		})
 	}
 }
 
@@ -515,41 +609,181 @@ func TestKilledWriterLeavesNoHalfEntry(t *testing.T) {
 }
 
 // N stores on one directory (N separate open file descriptions, as N processes) that
-// miss the same key make exactly one upstream call, and all get its answer.
+// miss the same key at once make exactly one upstream call, and all get its outcome:
+// its token, or its failure (or the stale entry) when it fails.
 func TestConcurrentMissesMakeOneUpstreamCall(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cache")
-	c := &clock{t: t0}
-	u := &upstream{c: c, delay: 50 * time.Millisecond}
-	const n = 50
-	var wg sync.WaitGroup
-	got := make([]string, n)
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := Open(dir, Options{Now: c.Now})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			r, err := s.Fetch(context.Background(), gkey("gcr.io"), u.fetch)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			got[i] = password(r)
-		}()
+	boom := errors.New("gcr: registry gcr.io: metadata server unreachable")
+	tests := []struct {
+		name      string
+		prime     bool // store a token first, then let it go stale
+		fail      bool
+		wantPass  string // "" = the error
+		wantCalls int32  // including the priming call
+	}{
+		{"miss, upstream works", false, false, "fake-token-1", 1},
+		{"miss, upstream fails: one call, every waiter gets its error", false, true, "", 1},
+		{"stale, upstream works", true, false, "fake-token-2", 2},
+		{"stale, upstream fails: one call, every waiter gets the stale token", true, true, "fake-token-1", 2},
 	}
-	wg.Wait()
-	for i := range got {
-		if errs[i] != nil || got[i] != "fake-token-1" {
-			t.Fatalf("fetch %d: %q %v", i, got[i], errs[i])
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			c := &clock{t: t0}
+			u := &upstream{c: c}
+			if tt.prime {
+				openAt(t, dir, c, Options{}).Fetch(context.Background(), gkey("gcr.io"), u.fetch)
+				c.Add(55 * time.Minute)
+			}
+			u.delay = 150 * time.Millisecond // every other fetch starts while the first runs
+			if tt.fail {
+				u.err = boom
+			}
+			const n = 50
+			var ready, wg sync.WaitGroup
+			start := make(chan struct{})
+			got := make([]string, n)
+			errs := make([]error, n)
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				ready.Add(1)
+				go func() {
+					defer wg.Done()
+					s, err := Open(dir, Options{Now: c.Now})
+					ready.Done()
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					<-start
+					r, err := s.Fetch(context.Background(), gkey("gcr.io"), u.fetch)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					got[i] = password(r)
+				}()
+			}
+			ready.Wait()
+			close(start)
+			wg.Wait()
+			for i := range got {
+				if tt.wantPass == "" {
+					if errs[i] == nil || errs[i].Error() != boom.Error() {
+						t.Fatalf("fetch %d: %q %v, want the upstream error", i, got[i], errs[i])
+					}
+					continue
+				}
+				if errs[i] != nil || got[i] != tt.wantPass {
+					t.Fatalf("fetch %d: %q %v, want %s", i, got[i], errs[i], tt.wantPass)
+				}
+			}
+			if n := u.calls.Load(); n != tt.wantCalls {
+				t.Fatalf("%d upstream calls, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}
+
+// A failure recorded by an earlier, not concurrent, process does not stop the next
+// one from calling upstream; a success clears the record.
+func TestRecordedFailureOnlySharedWithWaiters(t *testing.T) {
+	c := &clock{t: t0}
+	s := newStore(t, c, Options{})
+	u := &upstream{c: c, err: errors.New("acr: registry r.azurecr.io: throttled")}
+	key := gkey("gcr.io")
+	for i := 1; i <= 3; i++ {
+		if _, err := s.Fetch(context.Background(), key, u.fetch); err == nil || u.calls.Load() != int32(i) {
+			t.Fatalf("try %d: %v after %d calls", i, err, u.calls.Load())
 		}
 	}
-	if n := u.calls.Load(); n != 1 {
-		t.Fatalf("%d upstream calls, want 1", n)
+	lockPath := filepath.Join(s.Dir(), KeyHash(key)+lockSuffix)
+	if b, _ := os.ReadFile(lockPath); !strings.HasPrefix(string(b), failureTag) || !strings.Contains(string(b), "throttled") {
+		t.Fatalf("lock file %q: failure not recorded", b)
 	}
+	u.err = nil
+	if r, err := s.Fetch(context.Background(), key, u.fetch); err != nil || password(r) != "fake-token-4" {
+		t.Fatalf("%v %v", r, err)
+	}
+	if b, _ := os.ReadFile(lockPath); len(b) != 0 {
+		t.Fatalf("lock file %q after a success", b)
+	}
+}
+
+func TestFailureRecord(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string // written to the lock file before failure(); "" = use recordFailure
+		err     string
+		wantOK  bool
+		wantMsg string
+	}{
+		{"recorded", "", "ecr: registry r: throttled", true, "ecr: registry r: throttled"},
+		{"newlines folded", "", "line one\nline two\r", true, "line one line two "},
+		{"long message cut", "", strings.Repeat("x", 3*maxFailureMsg), true, strings.Repeat("x", maxFailureMsg)},
+		{"empty file", "\x00", "", false, ""},
+		{"torn record", failureTag + "123 half", "", false, ""},
+		{"bad time", failureTag + "abc msg\n", "", false, ""},
+		{"no message", failureTag + "123 \n", "", false, ""},
+		{"foreign content", "hello\n", "", false, ""},
+		{"two lines", failureTag + "123 a\nb\n", "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, nil, Options{})
+			l, err := s.lock(context.Background(), "k", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.unlock()
+			at := time.Unix(0, 1234567890123456789)
+			switch tt.content {
+			case "":
+				l.recordFailure(at, errors.New(tt.err))
+			case "\x00":
+			default:
+				unix.Pwrite(l.fd, []byte(tt.content), 0)
+			}
+			gotAt, msg, ok := l.failure()
+			if ok != tt.wantOK || msg != tt.wantMsg {
+				t.Fatalf("failure() = %v %q %v, want %q %v", gotAt, msg, ok, tt.wantMsg, tt.wantOK)
+			}
+			if ok && !gotAt.Equal(at) {
+				t.Fatalf("time %v, want %v", gotAt, at)
+			}
+		})
+	}
+}
+
+func FuzzFailureRecord(f *testing.F) {
+	f.Add([]byte(failureTag + "1 x\n"))
+	f.Add([]byte(failureTag + "-5 a b c\n"))
+	f.Add([]byte("junk"))
+	dir := f.TempDir()
+	s, err := Open(filepath.Join(dir, "c"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := s.lock(context.Background(), "fuzz", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.unlock()
+		unix.Ftruncate(l.fd, 0)
+		unix.Pwrite(l.fd, data, 0)
+		at, msg, ok := l.failure()
+		if !ok {
+			return
+		}
+		if msg == "" || strings.Contains(msg, "\n") {
+			t.Fatalf("accepted %q as %v %q", data, at, msg)
+		}
+		l.recordFailure(at, errors.New(msg))
+		at2, msg2, ok := l.failure()
+		if !ok || !at2.Equal(at) || len(msg2) > maxFailureMsg || strings.ContainsAny(msg2, "\r\n") {
+			t.Fatalf("re-recorded %q: %v %q %v", msg, at2, msg2, ok)
+		}
+	})
 }
 
 func TestLockWaitIsBounded(t *testing.T) {
@@ -736,36 +970,102 @@ func TestSweep(t *testing.T) {
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
 
 func TestEvictionOldestFirst(t *testing.T) {
-	c := &clock{t: t0}
-	s := newStore(t, c, Options{MaxEntries: 3})
-	u := &upstream{c: c}
-	hosts := []string{"h1", "h2", "h3", "h4", "h5"}
-	for _, h := range hosts {
-		if _, err := s.Fetch(context.Background(), gkey(h), u.fetch); err != nil {
-			t.Fatal(err)
-		}
-		c.Add(time.Second)
-	}
-	infos, err := s.List()
+	c0 := &clock{t: t0}
+	probe := newStore(t, c0, Options{})
+	probe.Fetch(context.Background(), gkey("h1"), (&upstream{c: c0}).fetch)
+	fi, err := os.Stat(filepath.Join(probe.Dir(), KeyHash(gkey("h1"))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, in := range infos {
-		got = append(got, in.Registry)
+	size := fi.Size() // every entry below has this size (same lengths)
+
+	tests := []struct {
+		name string
+		opts Options
+		want string // registries kept
+	}{
+		{"entry count", Options{MaxEntries: 3}, "h3,h4,h5"},
+		{"bytes", Options{MaxBytes: 3*size + size/2}, "h3,h4,h5"},
+		{"bytes exactly", Options{MaxBytes: 2 * size}, "h4,h5"},
+		{"the entry just stored is kept even alone over the bound", Options{MaxBytes: size / 2}, "h5"},
+		{"under both bounds", Options{MaxEntries: 5, MaxBytes: 5 * size}, "h1,h2,h3,h4,h5"},
 	}
-	if strings.Join(got, ",") != "h3,h4,h5" {
-		t.Fatalf("kept %v, want the 3 newest", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: t0}
+			tt.opts.SweepInterval = 24 * time.Hour // only the bounds trigger sweeps
+			s := newStore(t, c, tt.opts)
+			u := &upstream{c: c}
+			for _, h := range []string{"h1", "h2", "h3", "h4", "h5"} {
+				if _, err := s.Fetch(context.Background(), gkey(h), u.fetch); err != nil {
+					t.Fatal(err)
+				}
+				c.Add(time.Second)
+			}
+			infos, err := s.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, in := range infos {
+				got = append(got, in.Registry)
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Fatalf("kept %v, want %s", got, tt.want)
+			}
+			ents, _ := os.ReadDir(s.Dir())
+			n := 0
+			for _, de := range ents {
+				if isKeyHash(de.Name()) {
+					n++
+				}
+			}
+			if n != len(got) {
+				t.Fatalf("%d entry files", n)
+			}
+		})
 	}
-	ents, _ := os.ReadDir(s.Dir())
-	n := 0
-	for _, de := range ents {
-		if isKeyHash(de.Name()) {
-			n++
-		}
+}
+
+func TestStoredResultShapes(t *testing.T) {
+	tests := []struct {
+		name      string
+		auth      map[string]providers.AuthConfig
+		wantCalls int32 // after two Fetches
+		wantKeys  int
+	}{
+		{"no credentials (nil auth) is an answer and is kept", nil, 1, 0},
+		{"empty auth kept", map[string]providers.AuthConfig{}, 1, 0},
+		{"several keys kept", map[string]providers.AuthConfig{"a.example": {Username: "u", Password: "p"}, "*.b.example": {Username: "u2", Password: "p2"}}, 1, 2},
+		{"an entry over 1 MiB is served but not kept", map[string]providers.AuthConfig{"a.example": {Username: "u", Password: strings.Repeat("p", maxEntrySize)}}, 2, 1},
 	}
-	if n != 3 {
-		t.Fatalf("%d entry files", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			var calls int32
+			fetch := func(context.Context) (*providers.Result, error) {
+				calls++
+				return &providers.Result{Auth: tt.auth, CacheKeyType: providers.ImagePluginCacheKeyType, Expiry: c.Now().Add(time.Hour)}, nil
+			}
+			for i := 0; i < 2; i++ {
+				r, err := s.Fetch(context.Background(), gkey("gcr.io"), fetch)
+				if err != nil || len(r.Auth) != tt.wantKeys || r.CacheKeyType != providers.ImagePluginCacheKeyType {
+					t.Fatalf("fetch %d: %+v %v", i, r, err)
+				}
+				for k, v := range tt.auth {
+					if r.Auth[k] != v {
+						t.Fatalf("fetch %d: %s = %v", i, k, r.Auth[k])
+					}
+				}
+			}
+			if calls != tt.wantCalls {
+				t.Fatalf("%d upstream calls, want %d", calls, tt.wantCalls)
+			}
+			if _, err := os.Lstat(filepath.Join(s.Dir(), KeyHash(gkey("gcr.io")))); (err == nil) != (tt.wantCalls == 1) {
+				t.Fatalf("entry file: %v", err)
+			}
+		})
 	}
 }
 
@@ -916,20 +1216,33 @@ func FuzzDecode(f *testing.F) {
 }
 
 // BenchmarkFetchHit is the cache's part of a warm invocation: one fresh entry read,
-// checked and decoded.
+// checked and decoded. The token sizes are those of a Google access token and of an
+// ECR authorization token.
 func BenchmarkFetchHit(b *testing.B) {
-	s := newStore(b, nil, Options{})
-	u := &upstream{c: &clock{t: time.Now()}}
-	key := gkey("gcr.io")
-	s.Fetch(context.Background(), key, u.fetch)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if u.calls.Load() != 1 {
-		b.Fatal("miss")
+	for _, size := range []int{256, 3 << 10} {
+		b.Run(fmt.Sprintf("token=%dB", size), func(b *testing.B) {
+			s := newStore(b, nil, Options{})
+			var calls int
+			fetch := func(context.Context) (*providers.Result, error) {
+				calls++
+				return &providers.Result{
+					Auth:         map[string]providers.AuthConfig{"gcr.io": {Username: "oauth2accesstoken", Password: strings.Repeat("t", size)}},
+					CacheKeyType: providers.RegistryPluginCacheKeyType,
+					Expiry:       time.Now().Add(time.Hour),
+				}, nil
+			}
+			key := gkey("gcr.io")
+			s.Fetch(context.Background(), key, fetch)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Fetch(context.Background(), key, fetch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if calls != 1 {
+				b.Fatal("miss")
+			}
+		})
 	}
 }
 

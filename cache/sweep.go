@@ -13,29 +13,33 @@ import (
 // before a sweep removes it.
 const leftoverAge = time.Minute
 
-// maybeSweep runs after every store. It lists the directory (names only) and sweeps
-// every entry when there are more than MaxEntries or when the last sweep, recorded in
-// the mtime of a marker file, is older than SweepInterval. Hits never sweep.
-func (s *Store) maybeSweep(now time.Time) error {
+// maybeSweep runs after every store (kept is the entry just stored). It lists the
+// directory (names and sizes, no contents) and sweeps every entry when there are more
+// than MaxEntries, they weigh more than MaxBytes, or the last sweep, recorded in the
+// mtime of a marker file, is older than SweepInterval. Hits never sweep.
+func (s *Store) maybeSweep(now time.Time, kept string) error {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
 	}
-	n := 0
+	n, size := 0, int64(0)
 	for _, de := range ents {
 		if isKeyHash(de.Name()) {
 			n++
+			if fi, err := de.Info(); err == nil {
+				size += fi.Size()
+			}
 		}
 	}
 	marker := filepath.Join(s.dir, sweepMarker)
-	if n <= s.opts.MaxEntries {
+	if n <= s.opts.MaxEntries && size <= s.opts.MaxBytes {
 		if fi, err := os.Lstat(marker); err == nil {
 			if age := now.Sub(fi.ModTime()); age >= 0 && age < s.opts.SweepInterval {
 				return nil
 			}
 		}
 	}
-	s.sweep(now, ents)
+	s.sweep(now, ents, kept)
 	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -45,23 +49,26 @@ func (s *Store) maybeSweep(now time.Time) error {
 }
 
 // sweep deletes expired and invalid entries, evicts the oldest entries beyond
-// MaxEntries, and removes lock files of absent entries and temporary files left by
-// killed processes.
-func (s *Store) sweep(now time.Time, ents []os.DirEntry) {
+// MaxEntries or MaxBytes (never kept, the entry just stored), and removes lock files
+// of absent entries and temporary files left by killed processes.
+func (s *Store) sweep(now time.Time, ents []os.DirEntry, kept string) {
 	type live struct {
 		name   string
 		issued time.Time
+		size   int64
 	}
 	var lives []live
+	var total int64
 	for _, de := range ents {
 		name := de.Name()
 		path := filepath.Join(s.dir, name)
 		switch {
 		case isKeyHash(name):
-			e, err := s.read(name)
+			e, size, err := s.readSized(name)
 			switch {
 			case err == nil && e.state(now) != Expired:
-				lives = append(lives, live{name, e.Issued})
+				lives = append(lives, live{name, e.Issued, size})
+				total += size
 			case err == nil || errors.Is(err, errInvalid):
 				os.Remove(path)
 			}
@@ -82,16 +89,23 @@ func (s *Store) sweep(now time.Time, ents []os.DirEntry) {
 			}
 		}
 	}
-	if extra := len(lives) - s.opts.MaxEntries; extra > 0 {
-		sort.Slice(lives, func(i, j int) bool {
-			if !lives[i].issued.Equal(lives[j].issued) {
-				return lives[i].issued.Before(lives[j].issued)
-			}
-			return lives[i].name < lives[j].name
-		})
-		for _, l := range lives[:extra] {
-			os.Remove(filepath.Join(s.dir, l.name))
+	sort.Slice(lives, func(i, j int) bool {
+		if !lives[i].issued.Equal(lives[j].issued) {
+			return lives[i].issued.Before(lives[j].issued)
 		}
+		return lives[i].name < lives[j].name
+	})
+	n := len(lives)
+	for _, l := range lives {
+		if n <= s.opts.MaxEntries && total <= s.opts.MaxBytes {
+			break
+		}
+		if l.name == kept {
+			continue
+		}
+		os.Remove(filepath.Join(s.dir, l.name))
+		n--
+		total -= l.size
 	}
 }
 

@@ -4,12 +4,19 @@
 # the shared runner (test/bench/runner). Target: warm median wall <= 1.5x the floor's.
 #
 #   floor     test/bench/floor
-#   warm      the plugin with its default backends (static, gcr, acr) and --cache-dir
-#             holding one GCR token: what a default install does on a cache hit
+#   hit       test/bench/hit: the cache package alone answering from its entry (no SDK,
+#             no kubelet API types linked): the lower bound of a cache hit
+#   warm      the plugin with its default backends and --cache-dir holding one GCR
+#             token: what a default install does on a cache hit
+#   warm-cgo  the same binary built with cgo (the go build default here): klog's
+#             os/user import makes it dynamically linked, and ld.so + libc cost
+#             about 0.7 ms per exec
 #   warm-gcr  the same with --backends=gcr (the other backends not even built)
 #   fast      image-credential-provider-fast, the lean front end, replaying the answer
 #             the full plugin recorded on the runner's warm-up run (a miss it delegates)
 #   cold      --no-cache against the loopback Google fake, for scale
+#
+# Every binary but warm-cgo is built with CGO_ENABLED=0, as a release should be.
 #
 # The cache is filled by one run against the Google fake (test/fake/gcpfake); the
 # fake's call counters afterwards prove the warm runs made no call.
@@ -30,9 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
-go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
-go build -trimpath -o "$work/floor" ./test/bench/floor
+CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
+CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
+CGO_ENABLED=1 go build -trimpath -o "$work/image-credential-provider-cgo" ./cmd/image-credential-provider
+CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./test/bench/floor
+CGO_ENABLED=0 go build -trimpath -o "$work/hit" ./test/bench/hit
 go build -o "$work/fakegcp" ./test/fake/gcpfake/cmd/fakegcp
 
 "$work/fakegcp" >"$work/fake.env" 2>"$work/fake.log" &
@@ -56,10 +65,13 @@ for e in "${runenv[@]}"; do envs+=(-env "$e"); done
 env "${runenv[@]}" "$work/image-credential-provider" --cache-dir "$work/cache" <"$work/request.json" >"$work/primed.json"
 grep -q '"username":"oauth2accesstoken"' "$work/primed.json" || { echo "warm: the priming run gave no Google token" >&2; exit 1; }
 env "${runenv[@]}" "$work/image-credential-provider" --cache-dir "$work/cache" cache list
+"$work/hit" -dir "$work/hitcache" -prime <"$work/request.json"
 
 go run ./test/bench/runner -n "$N" -stdin "$work/request.json" "${envs[@]}" \
 	-cmd "floor=$work/floor" \
+	-cmd "hit=$work/hit -dir $work/hitcache" \
 	-cmd "warm=$work/image-credential-provider --cache-dir $work/cache" \
+	-cmd "warm-cgo=$work/image-credential-provider-cgo --cache-dir $work/cache" \
 	-cmd "warm-gcr=$work/image-credential-provider --backends=gcr --cache-dir $work/cache" \
 	-cmd "fast=$work/image-credential-provider-fast --backends=gcr --cache-dir $work/cache" \
 	-cmd "cold=$work/image-credential-provider --backends=gcr --no-cache"

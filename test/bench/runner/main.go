@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -53,13 +54,13 @@ func main() {
 	flag.Var(&envs, "env", "K=V added to the commands' environment (repeatable)")
 	flag.Var(&cmds, "cmd", "NAME=PROGRAM ARGS... to measure (repeatable; the first is the reference)")
 	flag.Parse()
-	if err := run(*n, *stdin, envs, cmds); err != nil {
+	if err := run(os.Stdout, *n, *stdin, envs, cmds); err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, stdinPath string, envs, specs []string) error {
+func run(w io.Writer, n int, stdinPath string, envs, specs []string) error {
 	if n < 1 || len(specs) == 0 {
 		return errors.New("want -n >= 1 and at least one -cmd")
 	}
@@ -70,20 +71,13 @@ func run(n int, stdinPath string, envs, specs []string) error {
 			return err
 		}
 	}
-	for _, e := range envs {
-		if !strings.Contains(e, "=") {
-			return fmt.Errorf("-env %q: want K=V", e)
-		}
+	if err := checkEnv(envs); err != nil {
+		return err
 	}
 	env := append(os.Environ(), envs...)
-	var cs []*command
-	for _, s := range specs {
-		name, line, ok := strings.Cut(s, "=")
-		argv := strings.Fields(line)
-		if !ok || name == "" || len(argv) == 0 {
-			return fmt.Errorf("-cmd %q: want NAME=PROGRAM ARGS", s)
-		}
-		cs = append(cs, &command{name: name, argv: argv})
+	cs, err := parseCommands(specs)
+	if err != nil {
+		return err
 	}
 	for _, c := range cs { // warm-up: page cache, the cache entry, the fakes
 		if _, _, err := once(c, input, env); err != nil {
@@ -101,8 +95,39 @@ func run(n int, stdinPath string, envs, specs []string) error {
 			c.rss = append(c.rss, rss)
 		}
 	}
-	report(os.Stdout, n, cs)
+	report(w, n, cs)
 	return nil
+}
+
+// checkEnv checks that every -env setting is K=V with a non-empty K.
+func checkEnv(envs []string) error {
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return fmt.Errorf("-env %q: want K=V", e)
+		}
+	}
+	return nil
+}
+
+// parseCommands turns -cmd values (NAME=PROGRAM ARGS..., split on white space) into
+// commands. NAME may not hold white space or a slash, so that a forgotten NAME= in
+// '/bin/prog --flag=x' is an error rather than a command named "/bin/prog --flag".
+func parseCommands(specs []string) ([]*command, error) {
+	var cs []*command
+	seen := map[string]bool{}
+	for _, s := range specs {
+		name, line, ok := strings.Cut(s, "=")
+		argv := strings.Fields(line)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\n/") || len(argv) == 0 {
+			return nil, fmt.Errorf("-cmd %q: want NAME=PROGRAM ARGS", s)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("-cmd %q: name %s used twice", s, name)
+		}
+		seen[name] = true
+		cs = append(cs, &command{name: name, argv: argv})
+	}
+	return cs, nil
 }
 
 // once runs c and returns its wall time and peak RSS.
@@ -125,7 +150,7 @@ func once(c *command, input []byte, env []string) (time.Duration, int64, error) 
 	return wall, ru.Maxrss * 1024, nil // Linux reports KiB
 }
 
-func report(w *os.File, n int, cs []*command) {
+func report(w io.Writer, n int, cs []*command) {
 	fmt.Fprintf(w, "%d runs per command, interleaved, after one warm-up run each\n\n", n)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "command\tmedian wall\tp90 wall\tmedian peak RSS\twall / %s\tRSS / %s\t\n", cs[0].name, cs[0].name)
