@@ -30,7 +30,7 @@ func TestParse(t *testing.T) {
 		{"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", Registry{Account: "123456789012", Region: "us-isof-south-1", Suffix: "csp.hci.ic.gov"}},
 		{"public.ecr.aws", Registry{Public: true, Region: "us-east-1", Suffix: "public.ecr.aws"}},
 		{"Public.ECR.aws", Registry{Public: true, Region: "us-east-1", Suffix: "public.ecr.aws"}},
-		{"ecr-public.aws.com", Registry{Public: true, Region: "us-east-1", Suffix: "ecr-public.aws.com"}},
+		{"ecr-public.aws.com", Registry{Public: true, Region: "us-east-1", Suffix: "ecr-public.aws.com", DualStack: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
@@ -107,6 +107,7 @@ func FuzzParse(f *testing.F) {
 		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
 		"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
 		"public.ecr.aws",
+		"ecr-public.aws.com",
 		"localhost:5000",
 		"",
 	} {
@@ -131,7 +132,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q does not end in its suffix %q", host, r.Suffix)
 		}
 		if r.Public {
-			if r.Account != "" || r.Region != PublicRegion {
+			if r.Account != "" || r.Region != PublicRegion || r.DualStack != (r.Suffix == "ecr-public.aws.com") || r.FIPS {
 				t.Fatalf("%q: public with %+v", host, r)
 			}
 			return
