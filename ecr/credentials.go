@@ -321,10 +321,7 @@ func roleSource(s string) string {
 }
 
 func (p *Provider) profileNote() string {
-	if p.cfg.Profile != "" {
-		return fmt.Sprintf(" (profile %q)", p.cfg.Profile)
-	}
-	if v := p.getenv("AWS_PROFILE"); v != "" {
+	if v := p.profile(); v != "" {
 		return fmt.Sprintf(" (profile %q)", v)
 	}
 	return ""
