@@ -215,3 +215,23 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// MatchImages are kubelet CredentialProviderConfig matchImages patterns that send
+// every documented ECR host family to the plugin. The kubelet's '*' matches within one
+// DNS label, so "*.dkr.ecr.*.amazonaws.com" alone misses the FIPS, dual-stack, China,
+// EUSC and ISO hosts, and the kubelet never asks the plugin for them.
+var MatchImages = []string{
+	"*.dkr.ecr.*.amazonaws.com",
+	"*.dkr.ecr-fips.*.amazonaws.com",
+	"*.dkr-ecr.*.on.aws",
+	"*.dkr-ecr-fips.*.on.aws",
+	"*.dkr.ecr.*.amazonaws.com.cn",
+	"*.dkr-ecr.*.on.amazonwebservices.com.cn",
+	"*.dkr.ecr.*.amazonaws.eu",
+	"*.dkr.ecr.*.c2s.ic.gov",
+	"*.dkr.ecr.*.sc2s.sgov.gov",
+	"*.dkr.ecr.*.cloud.adc-e.uk",
+	"*.dkr.ecr.*.csp.hci.ic.gov",
+	"public.ecr.aws",
+	"ecr-public.aws.com",
+}

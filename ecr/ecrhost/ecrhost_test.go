@@ -3,6 +3,8 @@ package ecrhost
 import (
 	"strings"
 	"testing"
+
+	"github.com/imagecred/image-credential-provider/internal/match"
 )
 
 func TestParse(t *testing.T) {
@@ -153,4 +155,55 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q → %+v, canonical form → %+v %v", host, r, again, ok)
 		}
 	})
+}
+
+// TestMatchImages checks the suggested kubelet patterns with the kubelet's own
+// matching rules: every documented host family is matched, and every pattern is about
+// ECR hosts only.
+func TestMatchImages(t *testing.T) {
+	for _, image := range []string{
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+		"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/app",
+		"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app",
+		"123456789012.dkr-ecr.us-west-2.on.aws/app",
+		"123456789012.dkr-ecr-fips.us-west-2.on.aws/app",
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app",
+		"123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn/app",
+		"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app",
+		"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app",
+		"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/app",
+		"123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/app",
+		"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov/app",
+		"public.ecr.aws/nginx/nginx",
+		"ecr-public.aws.com/team/app",
+	} {
+		n := 0
+		for _, p := range MatchImages {
+			if match.Match(p, image) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s matched by %d patterns, want 1", image, n)
+		}
+		if host, _, _ := strings.Cut(image, "/"); !IsECR(host) {
+			t.Errorf("%s is not ECR", host)
+		}
+	}
+	for _, p := range MatchImages {
+		if _, err := match.NormalizeKey(p); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+		// Fill the account and region labels with a region of the pattern's partition.
+		region := "us-west-2"
+		for _, ps := range suffixes {
+			if ps.prefixes != nil && strings.HasSuffix(p, "."+ps.suffix) {
+				region = ps.prefixes[0] + "east-1"
+			}
+		}
+		host := strings.Replace(strings.Replace(p, "*", "123456789012", 1), "*", region, 1)
+		if !IsECR(host) {
+			t.Errorf("pattern %q: its instance %q is not ECR", p, host)
+		}
+	}
 }
