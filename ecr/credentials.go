@@ -134,11 +134,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	var encoded string
 	var expiresAt *time.Time
 	if reg.Public {
-		out, err := ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) {
-			o.Region = ecrhost.PublicRegion
-			o.Credentials = creds
-			o.Retryer = p.apiRetryer()
-		}).GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
+		out, err := ecrpublic.NewFromConfig(cfg, p.ecrPublicOptions(reg, creds)).GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
 		if err != nil {
 			return nil, fail("ecr-public:GetAuthorizationToken: %s", describe(ctx, start, err))
 		}
@@ -216,8 +212,25 @@ func (p *Provider) ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvide
 	}
 }
 
+// ecrPublicOptions aims an ECR Public client at us-east-1, on the dual-stack endpoint
+// when the image names ECR Public's dual-stack host (ecr-public.aws.com).
+func (p *Provider) ecrPublicOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecrpublic.Options) {
+	return func(o *ecrpublic.Options) {
+		o.Region = ecrhost.PublicRegion
+		o.Retryer = p.apiRetryer()
+		if creds != nil {
+			o.Credentials = creds
+		}
+		if o.BaseEndpoint == nil && reg.DualStack {
+			o.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
+		}
+	}
+}
+
 // stsClient is an STS client in reg's region (us-east-1 for ECR Public), on the FIPS
-// endpoint when the registry host is a FIPS one.
+// and dual-stack endpoints when the registry host is a FIPS or dual-stack one: a node
+// that reaches its registry over IPv6 reaches STS the same way (STS has regional
+// dual-stack endpoints in every partition that has dual-stack registries).
 func (p *Provider) stsClient(cfg aws.Config, reg ecrhost.Registry, creds aws.CredentialsProvider) *sts.Client {
 	return sts.NewFromConfig(cfg, p.stsOptions(reg, creds))
 }
@@ -227,8 +240,14 @@ func (p *Provider) stsOptions(reg ecrhost.Registry, creds aws.CredentialsProvide
 		o.Region = reg.Region
 		o.Retryer = p.apiRetryer()
 		o.Credentials = creds
-		if o.BaseEndpoint == nil && reg.FIPS {
+		if o.BaseEndpoint != nil {
+			return
+		}
+		if reg.FIPS {
 			o.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+		}
+		if reg.DualStack {
+			o.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
 		}
 	}
 }
@@ -302,10 +321,7 @@ func roleSource(s string) string {
 }
 
 func (p *Provider) profileNote() string {
-	if p.cfg.Profile != "" {
-		return fmt.Sprintf(" (profile %q)", p.cfg.Profile)
-	}
-	if v := p.getenv("AWS_PROFILE"); v != "" {
+	if v := p.profile(); v != "" {
 		return fmt.Sprintf(" (profile %q)", v)
 	}
 	return ""

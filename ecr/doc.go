@@ -13,7 +13,9 @@
 // The image host decides the API endpoint through the SDK's own endpoint resolution:
 // the client's region is the host's (so its partition: aws, aws-cn, aws-us-gov,
 // aws-eusc, the ISO partitions), a FIPS host sets UseFIPSEndpoint, a dual-stack host
-// UseDualStackEndpoint. ECR Public is always called in us-east-1. The SDK's endpoint
+// UseDualStackEndpoint. ECR Public is always called in us-east-1, on its dual-stack
+// endpoint for the dual-stack host ecr-public.aws.com. STS calls (service account and
+// node roles) follow the same region and variants. The SDK's endpoint
 // overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_ECR_PUBLIC,
 // AWS_ENDPOINT_URL_STS, or endpoint_url in the shared config) win over the variants.
 //

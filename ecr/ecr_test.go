@@ -10,7 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
 	"github.com/imagecred/image-credential-provider/providers"
@@ -18,26 +20,29 @@ import (
 )
 
 // hostFamilies are one image per host family, with the signing scope the ECR call
-// must carry and the API endpoint the SDK must pick for it without overrides.
+// must carry and the API endpoints the SDK must pick for it without overrides: ECR's
+// (or ECR Public's) and STS's for a service account role.
 var hostFamilies = []struct {
-	image, region, service, endpoint string
+	image, region, service, endpoint, sts string
 }{
-	{"123456789012.dkr.ecr.us-east-1.amazonaws.com/app", "us-east-1", "ecr", "https://api.ecr.us-east-1.amazonaws.com"},
-	{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app", "eu-west-1", "ecr", "https://api.ecr.eu-west-1.amazonaws.com"},
-	{"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/app", "us-gov-west-1", "ecr", "https://api.ecr.us-gov-west-1.amazonaws.com"},
-	{"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app", "us-east-1", "ecr", "https://api.ecr-fips.us-east-1.amazonaws.com"},
-	{"123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com/app", "us-gov-east-1", "ecr", "https://api.ecr-fips.us-gov-east-1.amazonaws.com"},
-	{"123456789012.dkr-ecr.us-west-2.on.aws/app", "us-west-2", "ecr", "https://ecr.us-west-2.api.aws"},
-	{"123456789012.dkr-ecr-fips.us-west-2.on.aws/app", "us-west-2", "ecr", "https://ecr-fips.us-west-2.api.aws"},
-	{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app", "cn-north-1", "ecr", "https://api.ecr.cn-north-1.amazonaws.com.cn"},
-	{"123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn/app", "cn-northwest-1", "ecr", "https://ecr.cn-northwest-1.api.amazonwebservices.com.cn"},
-	{"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app", "eusc-de-east-1", "ecr", "https://api.ecr.eusc-de-east-1.amazonaws.eu"},
-	{"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app", "us-iso-east-1", "ecr", "https://api.ecr.us-iso-east-1.c2s.ic.gov"},
-	{"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/app", "us-isob-east-1", "ecr", "https://api.ecr.us-isob-east-1.sc2s.sgov.gov"},
-	{"123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/app", "eu-isoe-west-1", "ecr", "https://api.ecr.eu-isoe-west-1.cloud.adc-e.uk"},
-	{"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov/app", "us-isof-south-1", "ecr", "https://api.ecr.us-isof-south-1.csp.hci.ic.gov"},
-	{"public.ecr.aws/nginx/nginx", "us-east-1", "ecr-public", "https://api.ecr-public.us-east-1.amazonaws.com"},
-	{"ecr-public.aws.com/team/app", "us-east-1", "ecr-public", "https://api.ecr-public.us-east-1.amazonaws.com"},
+	{"123456789012.dkr.ecr.us-east-1.amazonaws.com/app", "us-east-1", "ecr", "https://api.ecr.us-east-1.amazonaws.com", "https://sts.us-east-1.amazonaws.com"},
+	{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app", "eu-west-1", "ecr", "https://api.ecr.eu-west-1.amazonaws.com", "https://sts.eu-west-1.amazonaws.com"},
+	{"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/app", "us-gov-west-1", "ecr", "https://api.ecr.us-gov-west-1.amazonaws.com", "https://sts.us-gov-west-1.amazonaws.com"},
+	{"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app", "us-east-1", "ecr", "https://api.ecr-fips.us-east-1.amazonaws.com", "https://sts-fips.us-east-1.amazonaws.com"},
+	// GovCloud's regular STS endpoints are its FIPS endpoints.
+	{"123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com/app", "us-gov-east-1", "ecr", "https://api.ecr-fips.us-gov-east-1.amazonaws.com", "https://sts.us-gov-east-1.amazonaws.com"},
+	{"123456789012.dkr-ecr.us-west-2.on.aws/app", "us-west-2", "ecr", "https://ecr.us-west-2.api.aws", "https://sts.us-west-2.api.aws"},
+	{"123456789012.dkr-ecr-fips.us-west-2.on.aws/app", "us-west-2", "ecr", "https://ecr-fips.us-west-2.api.aws", "https://sts-fips.us-west-2.api.aws"},
+	{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app", "cn-north-1", "ecr", "https://api.ecr.cn-north-1.amazonaws.com.cn", "https://sts.cn-north-1.amazonaws.com.cn"},
+	{"123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn/app", "cn-northwest-1", "ecr", "https://ecr.cn-northwest-1.api.amazonwebservices.com.cn", "https://sts.cn-northwest-1.api.amazonwebservices.com.cn"},
+	{"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app", "eusc-de-east-1", "ecr", "https://api.ecr.eusc-de-east-1.amazonaws.eu", "https://sts.eusc-de-east-1.amazonaws.eu"},
+	{"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app", "us-iso-east-1", "ecr", "https://api.ecr.us-iso-east-1.c2s.ic.gov", "https://sts.us-iso-east-1.c2s.ic.gov"},
+	{"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/app", "us-isob-east-1", "ecr", "https://api.ecr.us-isob-east-1.sc2s.sgov.gov", "https://sts.us-isob-east-1.sc2s.sgov.gov"},
+	{"123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/app", "eu-isoe-west-1", "ecr", "https://api.ecr.eu-isoe-west-1.cloud.adc-e.uk", "https://sts.eu-isoe-west-1.cloud.adc-e.uk"},
+	{"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov/app", "us-isof-south-1", "ecr", "https://api.ecr.us-isof-south-1.csp.hci.ic.gov", "https://sts.us-isof-south-1.csp.hci.ic.gov"},
+	{"public.ecr.aws/nginx/nginx", "us-east-1", "ecr-public", "https://api.ecr-public.us-east-1.amazonaws.com", "https://sts.us-east-1.amazonaws.com"},
+	// ECR Public's dual-stack host: its API and STS over dual-stack too.
+	{"ecr-public.aws.com/team/app", "us-east-1", "ecr-public", "https://ecr-public.us-east-1.api.aws", "https://sts.us-east-1.api.aws"},
 }
 
 func TestEveryHostFamilyThroughEndpointOverrides(t *testing.T) {
@@ -91,47 +96,68 @@ func TestEndpointFollowsImageHost(t *testing.T) {
 }
 
 // TestResolverAgreesWithHostVariant feeds the client options built for each host to
-// the SDK's own endpoint resolver, the way the client binds them.
+// the SDK's own endpoint resolvers (ECR or ECR Public, and STS), the way the clients
+// bind them.
 func TestResolverAgreesWithHostVariant(t *testing.T) {
 	p := newProvider(t, Config{})
+	ctx := context.Background()
 	for _, tt := range hostFamilies {
 		reg, ok := ecrhost.Parse(strings.SplitN(tt.image, "/", 2)[0])
 		if !ok {
 			t.Fatalf("%s not ECR", tt.image)
 		}
+		var ep smithyendpoints.Endpoint
+		var err error
 		if reg.Public {
-			continue
+			var o ecrpublic.Options
+			p.ecrPublicOptions(reg, nil)(&o)
+			ep, err = ecrpublic.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ecrpublic.EndpointParameters{
+				Region:       aws.String(o.Region),
+				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+				Endpoint:     o.BaseEndpoint,
+			})
+		} else {
+			var o ecr.Options
+			p.ecrOptions(reg, nil)(&o)
+			ep, err = ecr.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ecr.EndpointParameters{
+				Region:       aws.String(o.Region),
+				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+				Endpoint:     o.BaseEndpoint,
+			})
 		}
-		var o ecr.Options
-		p.ecrOptions(reg, nil)(&o)
-		params := ecr.EndpointParameters{
-			Region:       aws.String(o.Region),
-			UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
-			UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
-			Endpoint:     o.BaseEndpoint,
-		}
-		ep, err := ecr.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), params)
 		if err != nil || ep.URI.String() != tt.endpoint {
 			t.Errorf("%s: resolved %s (%v), want %s", tt.image, ep.URI.String(), err, tt.endpoint)
+		}
+		var so sts.Options
+		p.stsOptions(reg, nil)(&so)
+		ep, err = sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, sts.EndpointParameters{
+			Region:            aws.String(so.Region),
+			UseFIPS:           aws.Bool(so.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+			UseDualStack:      aws.Bool(so.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+			UseGlobalEndpoint: aws.Bool(false),
+			Endpoint:          so.BaseEndpoint,
+		})
+		if err != nil || ep.URI.String() != tt.sts {
+			t.Errorf("%s: STS resolved %s (%v), want %s", tt.image, ep.URI.String(), err, tt.sts)
 		}
 	}
 	// With an endpoint override the variants step aside (the SDK refuses FIPS or
 	// dual-stack together with a custom endpoint).
+	override := aws.String("http://127.0.0.1:1/override")
 	reg, _ := ecrhost.Parse("123456789012.dkr-ecr-fips.us-west-2.on.aws")
-	o := ecr.Options{BaseEndpoint: aws.String("http://127.0.0.1:1/ecr")}
+	o := ecr.Options{BaseEndpoint: override}
 	p.ecrOptions(reg, nil)(&o)
-	if o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled || o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled {
-		t.Error("FIPS or dual-stack set together with an endpoint override")
-	}
-	// STS follows FIPS hosts too.
-	var so sts.Options
+	so := sts.Options{BaseEndpoint: override}
 	p.stsOptions(reg, nil)(&so)
-	ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), sts.EndpointParameters{
-		Region: aws.String(so.Region), UseFIPS: aws.Bool(so.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
-		UseDualStack: aws.Bool(false), UseGlobalEndpoint: aws.Bool(false),
-	})
-	if err != nil || ep.URI.String() != "https://sts-fips.us-west-2.amazonaws.com" {
-		t.Errorf("STS for a FIPS host: %s (%v)", ep.URI.String(), err)
+	pub, _ := ecrhost.Parse("ecr-public.aws.com")
+	po := ecrpublic.Options{BaseEndpoint: override}
+	p.ecrPublicOptions(pub, nil)(&po)
+	if o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled || o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled ||
+		so.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled || so.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled ||
+		po.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled {
+		t.Error("FIPS or dual-stack set together with an endpoint override")
 	}
 }
 
@@ -268,29 +294,25 @@ func TestServiceAccountRoles(t *testing.T) {
 	}
 }
 
-// TestServiceAccountSTSRegion checks which STS endpoint the web identity call goes to
-// when nothing overrides it: the registry's region (us-east-1 for ECR Public), the
-// FIPS endpoint for a FIPS host; AWS_REGION is not set.
+// TestServiceAccountSTSRegion checks, for every host family, which STS and ECR
+// endpoints the SDK really calls in service-account-token mode when nothing overrides
+// them: the registry's region (us-east-1 for ECR Public) and its FIPS and dual-stack
+// variants; AWS_REGION is not set.
 func TestServiceAccountSTSRegion(t *testing.T) {
 	isolate(t)
 	f := awsfake.New()
 	defer f.Close()
 	const role = "arn:aws:iam::210987654321:role/puller"
-	for _, tc := range []struct{ image, sts, ecr string }{
-		{"public.ecr.aws/team/app", "https://sts.us-east-1.amazonaws.com", "https://api.ecr-public.us-east-1.amazonaws.com"},
-		{"123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/app", "https://sts.ap-southeast-2.amazonaws.com", "https://api.ecr.ap-southeast-2.amazonaws.com"},
-		{"123456789012.dkr.ecr-fips.us-east-2.amazonaws.com/app", "https://sts-fips.us-east-2.amazonaws.com", "https://api.ecr-fips.us-east-2.amazonaws.com"},
-		{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app", "https://sts.cn-north-1.amazonaws.com.cn", "https://api.ecr.cn-north-1.amazonaws.com.cn"},
-	} {
+	for _, tc := range hostFamilies {
 		rd := newRedirector(f)
 		p := newProvider(t, Config{}, WithHTTPClient(rd))
 		req := saReq(tc.image, "sa-token", map[string]string{RoleAnnotation: role})
 		res, err := fetch(t, p, req)
-		if tok := mustToken(t, f, res, err, req.Image.Host); tok.Identity != role {
-			t.Errorf("%s: token for %s", tc.image, tok.Identity)
+		if tok := mustToken(t, f, res, err, req.Image.Host); tok.Identity != role || tok.Region != tc.region {
+			t.Errorf("%s: token for %s in %s", tc.image, tok.Identity, tok.Region)
 		}
-		if hosts := rd.Hosts(); len(hosts) != 2 || hosts[0] != tc.sts || hosts[1] != tc.ecr {
-			t.Errorf("%s: calls went to %v, want %s then %s", tc.image, hosts, tc.sts, tc.ecr)
+		if hosts := rd.Hosts(); len(hosts) != 2 || hosts[0] != tc.sts || hosts[1] != tc.endpoint {
+			t.Errorf("%s: calls went to %v, want %s then %s", tc.image, hosts, tc.sts, tc.endpoint)
 		}
 	}
 }

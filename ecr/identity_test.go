@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 
@@ -55,11 +56,32 @@ func TestCacheIdentity(t *testing.T) {
 		"node role":              id(newProvider(t, Config{RoleARN: roleA}), imageReq(host)),
 		"sa role required, none": id(newProvider(t, Config{RequireServiceAccountRole: true}), saReq(host, "sa-token-1", nil)),
 	}
+	// Each setting that picks another principal (or another endpoint) on its own.
+	for _, kv := range [][2]string{
+		{"AWS_PROFILE", "from-env"},
+		{"AWS_DEFAULT_PROFILE", "from-default-env"},
+		{"AWS_CONFIG_FILE", "/etc/aws/other-config"},
+		{"AWS_SHARED_CREDENTIALS_FILE", "/etc/aws/other-credentials"},
+		{"AWS_ROLE_ARN", roleA},
+		{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds"},
+		{"AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1/elsewhere"},
+		{"AWS_ACCESS_KEY_ID", "AKIAOTHERSTATICKEY00"},
+	} {
+		old := os.Getenv(kv[0])
+		t.Setenv(kv[0], kv[1])
+		s := id(base, imageReq(host))
+		if strings.Contains(s, "AKIAOTHERSTATICKEY00") {
+			t.Errorf("identity %q carries the access key id", s)
+		}
+		distinct[kv[0]] = s
+		t.Setenv(kv[0], old)
+	}
+	// A profile named in the config is the profile, whatever the environment says.
 	t.Setenv("AWS_PROFILE", "from-env")
-	distinct["env profile"] = id(base, imageReq(host))
+	if a, b := id(newProvider(t, Config{Profile: "puller"}), imageReq(host)), distinct["profile"]; a != b {
+		t.Errorf("$AWS_PROFILE changed the identity of a configured profile: %q vs %q", a, b)
+	}
 	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1/elsewhere")
-	distinct["endpoint override"] = id(base, imageReq(host))
 	seen := map[string]string{}
 	for name, s := range distinct {
 		if other, dup := seen[s]; dup {

@@ -1,6 +1,7 @@
 package ecr
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"strings"
@@ -155,26 +156,38 @@ func saName(sa *providers.ServiceAccount) string {
 	return sa.Namespace + "/" + sa.Name
 }
 
+// identityEnv are the environment variables that choose which principal the SDK's
+// default chain finds, or where its calls go: none holds a secret.
+var identityEnv = []string{
+	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+	"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL_STS",
+}
+
 // CacheIdentity implements providers.Cacheable. It names everything that decides which
 // credentials come back, apart from the registry host the cache adds itself: the
-// registry's region, partition suffix and endpoint variant, the profile, the roles
-// (node and service account), the endpoint overrides. Never a key, a secret or a token;
-// not the access key id either (it changes with every assumed-role session).
+// registry's region, partition suffix and endpoint variant, the profile and the files
+// and variables that choose the node's principal, the roles (node and service
+// account), the endpoint overrides. Never a secret or a token. Of the credentials
+// themselves only a static $AWS_ACCESS_KEY_ID counts, as a digest (it is an id, not a
+// secret, and stable; the key ids of assumed-role sessions change at every refresh
+// and are not looked at).
 func (p *Provider) CacheIdentity(req providers.Request) (string, providers.CacheKeyType) {
 	var b strings.Builder
-	b.WriteString("ecr/1")
+	b.WriteString("ecr/2")
 	if r, ok := p.registry(req.Image.Host); ok {
 		fmt.Fprintf(&b, "|region=%s|suffix=%s|account=%s|public=%t|fips=%t|dualstack=%t", r.Region, r.Suffix, r.Account, r.Public, r.FIPS, r.DualStack)
 	}
-	profile := p.cfg.Profile
-	if profile == "" {
-		profile = p.getenv("AWS_PROFILE")
-	}
-	fmt.Fprintf(&b, "|profile=%s|role=%s|external-id=%t", profile, p.cfg.RoleARN, p.cfg.ExternalID != "")
-	for _, v := range []string{"AWS_ROLE_ARN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL_STS"} {
+	fmt.Fprintf(&b, "|profile=%s|role=%s|external-id=%t", p.profile(), p.cfg.RoleARN, p.cfg.ExternalID != "")
+	for _, v := range identityEnv {
 		if s := p.getenv(v); s != "" {
 			fmt.Fprintf(&b, "|%s=%s", v, s)
 		}
+	}
+	if id := p.getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		sum := sha256.Sum256([]byte(id))
+		fmt.Fprintf(&b, "|static-key=%x", sum[:12])
 	}
 	switch id, err := p.identityFor(req); {
 	case err != nil:
@@ -185,6 +198,17 @@ func (p *Provider) CacheIdentity(req providers.Request) (string, providers.Cache
 		b.WriteString("|sa=node")
 	}
 	return b.String(), providers.RegistryPluginCacheKeyType
+}
+
+// profile is the shared config profile the SDK will use: Config.Profile, else
+// $AWS_PROFILE, else $AWS_DEFAULT_PROFILE (the SDK's own order); empty means "default".
+func (p *Provider) profile() string {
+	for _, v := range []string{p.cfg.Profile, p.getenv("AWS_PROFILE"), p.getenv("AWS_DEFAULT_PROFILE")} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (p *Provider) getenv(name string) string {

@@ -24,7 +24,8 @@
 //
 // A region that belongs to another partition's suffix is not ECR
 // ("1….dkr.ecr.cn-north-1.amazonaws.com" is refused). ECR Public is
-// "public.ecr.aws" and "ecr-public.aws.com", whose API lives in us-east-1.
+// "public.ecr.aws" (IPv4) and "ecr-public.aws.com" (its dual-stack host), whose API
+// lives in us-east-1.
 //
 // Anything else, including any host with a port, is not ECR: real ECR registries are
 // served on 443 only, so "<account>.dkr.ecr.<region>.amazonaws.com:5000" is some other
@@ -50,7 +51,7 @@ type Registry struct {
 	// FIPS endpoint too).
 	FIPS bool
 	// DualStack is true when the host is a dual-stack endpoint (dkr-ecr, on.aws,
-	// on.amazonwebservices.com.cn).
+	// on.amazonwebservices.com.cn, and ECR Public's ecr-public.aws.com).
 	DualStack bool
 	// Suffix is the DNS suffix of the host ("amazonaws.com", "on.aws", ...).
 	Suffix string
@@ -86,8 +87,11 @@ func Parse(host string) (Registry, bool) {
 		return Registry{}, false
 	}
 	h := strings.ToLower(host)
-	if h == "public.ecr.aws" || h == "ecr-public.aws.com" {
+	switch h {
+	case "public.ecr.aws":
 		return Registry{Public: true, Region: PublicRegion, Suffix: h}, true
+	case "ecr-public.aws.com":
+		return Registry{Public: true, Region: PublicRegion, Suffix: h, DualStack: true}, true
 	}
 	// account . service . region . suffix
 	account, rest, ok := strings.Cut(h, ".")
@@ -210,4 +214,24 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// MatchImages are kubelet CredentialProviderConfig matchImages patterns that send
+// every documented ECR host family to the plugin. The kubelet's '*' matches within one
+// DNS label, so "*.dkr.ecr.*.amazonaws.com" alone misses the FIPS, dual-stack, China,
+// EUSC and ISO hosts, and the kubelet never asks the plugin for them.
+var MatchImages = []string{
+	"*.dkr.ecr.*.amazonaws.com",
+	"*.dkr.ecr-fips.*.amazonaws.com",
+	"*.dkr-ecr.*.on.aws",
+	"*.dkr-ecr-fips.*.on.aws",
+	"*.dkr.ecr.*.amazonaws.com.cn",
+	"*.dkr-ecr.*.on.amazonwebservices.com.cn",
+	"*.dkr.ecr.*.amazonaws.eu",
+	"*.dkr.ecr.*.c2s.ic.gov",
+	"*.dkr.ecr.*.sc2s.sgov.gov",
+	"*.dkr.ecr.*.cloud.adc-e.uk",
+	"*.dkr.ecr.*.csp.hci.ic.gov",
+	"public.ecr.aws",
+	"ecr-public.aws.com",
 }

@@ -3,6 +3,8 @@ package ecrhost
 import (
 	"strings"
 	"testing"
+
+	"github.com/imagecred/image-credential-provider/internal/match"
 )
 
 func TestParse(t *testing.T) {
@@ -30,7 +32,7 @@ func TestParse(t *testing.T) {
 		{"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", Registry{Account: "123456789012", Region: "us-isof-south-1", Suffix: "csp.hci.ic.gov"}},
 		{"public.ecr.aws", Registry{Public: true, Region: "us-east-1", Suffix: "public.ecr.aws"}},
 		{"Public.ECR.aws", Registry{Public: true, Region: "us-east-1", Suffix: "public.ecr.aws"}},
-		{"ecr-public.aws.com", Registry{Public: true, Region: "us-east-1", Suffix: "ecr-public.aws.com"}},
+		{"ecr-public.aws.com", Registry{Public: true, Region: "us-east-1", Suffix: "ecr-public.aws.com", DualStack: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
@@ -107,6 +109,7 @@ func FuzzParse(f *testing.F) {
 		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
 		"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
 		"public.ecr.aws",
+		"ecr-public.aws.com",
 		"localhost:5000",
 		"",
 	} {
@@ -131,7 +134,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q does not end in its suffix %q", host, r.Suffix)
 		}
 		if r.Public {
-			if r.Account != "" || r.Region != PublicRegion {
+			if r.Account != "" || r.Region != PublicRegion || r.DualStack != (r.Suffix == "ecr-public.aws.com") || r.FIPS {
 				t.Fatalf("%q: public with %+v", host, r)
 			}
 			return
@@ -152,4 +155,55 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q → %+v, canonical form → %+v %v", host, r, again, ok)
 		}
 	})
+}
+
+// TestMatchImages checks the suggested kubelet patterns with the kubelet's own
+// matching rules: every documented host family is matched, and every pattern is about
+// ECR hosts only.
+func TestMatchImages(t *testing.T) {
+	for _, image := range []string{
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+		"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/app",
+		"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app",
+		"123456789012.dkr-ecr.us-west-2.on.aws/app",
+		"123456789012.dkr-ecr-fips.us-west-2.on.aws/app",
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app",
+		"123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn/app",
+		"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app",
+		"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app",
+		"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/app",
+		"123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/app",
+		"123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov/app",
+		"public.ecr.aws/nginx/nginx",
+		"ecr-public.aws.com/team/app",
+	} {
+		n := 0
+		for _, p := range MatchImages {
+			if match.Match(p, image) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s matched by %d patterns, want 1", image, n)
+		}
+		if host, _, _ := strings.Cut(image, "/"); !IsECR(host) {
+			t.Errorf("%s is not ECR", host)
+		}
+	}
+	for _, p := range MatchImages {
+		if _, err := match.NormalizeKey(p); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+		// Fill the account and region labels with a region of the pattern's partition.
+		region := "us-west-2"
+		for _, ps := range suffixes {
+			if ps.prefixes != nil && strings.HasSuffix(p, "."+ps.suffix) {
+				region = ps.prefixes[0] + "east-1"
+			}
+		}
+		host := strings.Replace(strings.Replace(p, "*", "123456789012", 1), "*", region, 1)
+		if !IsECR(host) {
+			t.Errorf("pattern %q: its instance %q is not ECR", p, host)
+		}
+	}
 }

@@ -15,6 +15,10 @@
 #   dropin        ours invoked as ecr-credential-provider with the anchor's (empty)
 #                 arguments: its cache is the default one, $XDG_CACHE_HOME (pointed
 #                 into the temp dir), which its warm-up run fills, so this is a cache hit
+#   fast          (when cmd/image-credential-provider-fast exists) the lean front end
+#                 with the warm command's arguments: its warm-up run is a miss it hands
+#                 to the full plugin next to it, the timed runs replay that answer
+#   floor         a Go program that only reads stdin (test/bench/floor), for scale
 #
 # Targets (issue #4): cold <= 0.7x, warm <= 0.25x, RSS <= 0.7x the anchor.
 # Usage: test/bench/ecr/bench.sh            (N=30 runs per command; N=100 for more)
@@ -45,6 +49,12 @@ fi
 
 go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
 go build -o "$work/fakeaws" ./test/fake/awsfake/cmd/fakeaws
+go build -trimpath -o "$work/floor" ./test/bench/floor
+fast=
+if [ -d cmd/image-credential-provider-fast ]; then
+	go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
+	fast=$work/image-credential-provider-fast
+fi
 ln -s image-credential-provider "$work/ecr-credential-provider"
 
 "$work/fakeaws" >"$work/fake.env" 2>"$work/fake.log" &
@@ -87,6 +97,10 @@ cmds=(
 	-cmd "warm-ecr=$work/image-credential-provider --backends=ecr --cache-dir $work/cache"
 	-cmd "dropin=$work/ecr-credential-provider"
 )
+if [ -n "$fast" ]; then
+	cmds+=(-cmd "fast=$fast --cache-dir $work/cache")
+fi
+cmds+=(-cmd "floor=$work/floor")
 
 go run ./test/bench/runner -n "$N" -stdin "$work/request.json" "${envs[@]}" "${cmds[@]}"
 
