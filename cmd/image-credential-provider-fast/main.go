@@ -24,8 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/imagecred/image-credential-provider/cache"
 	"github.com/imagecred/image-credential-provider/internal/answer"
 	"github.com/imagecred/image-credential-provider/providers"
@@ -135,16 +133,13 @@ func encode(apiVersion string, res *providers.Result, d time.Duration) ([]byte, 
 // --cache-dir, else the config file's cache.dir, else the default; ok is false when
 // the cache is disabled or the arguments cannot be read with certainty.
 func cacheDir(args []string, config []byte) (dir string, ok bool) {
-	var file struct {
-		Cache struct {
-			Dir      string `json:"dir"`
-			Disabled bool   `json:"disabled"`
-		} `json:"cache"`
+	var disabled bool
+	if config != nil {
+		var ok bool
+		if dir, disabled, ok = configCache(config); !ok {
+			return "", false
+		}
 	}
-	if config != nil && yaml.Unmarshal(config, &file) != nil {
-		return "", false
-	}
-	dir, disabled := file.Cache.Dir, file.Cache.Disabled
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {

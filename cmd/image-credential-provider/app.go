@@ -231,9 +231,27 @@ func recordAnswer(opts *options, kreq *protocol.Request, req providers.Request, 
 		return
 	}
 	fp := answer.Fingerprint(opts.args, os.Environ(), answer.ConfigBytes(opts.args))
-	if err := s.Put(answer.Key(fp, areq, ans.CacheKeyType), answer.Result(time.Now(), ans)); err != nil {
+	key := answer.Key(fp, areq, ans.CacheKeyType)
+	if old, ok := s.Peek(key); ok && sameAnswer(old, ans) {
+		// Already recorded and still fresh: a cache hit costs no write (and no fsync).
+		return
+	}
+	if err := s.Put(key, answer.Result(time.Now(), ans)); err != nil {
 		klog.V(2).InfoS("Answer not recorded", "err", err)
 	}
+}
+
+// sameAnswer reports whether a recorded answer gives the kubelet what ans gives.
+func sameAnswer(rec *providers.Result, ans *providers.Answer) bool {
+	if rec.CacheKeyType != ans.CacheKeyType || len(rec.Auth) != len(ans.Auth) {
+		return false
+	}
+	for k, a := range ans.Auth {
+		if r, ok := rec.Auth[k]; !ok || r != a {
+			return false
+		}
+	}
+	return true
 }
 
 // resolve turns a decoded request into the merged answer of every serving backend.

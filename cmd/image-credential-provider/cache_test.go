@@ -300,6 +300,68 @@ func TestCacheStaticPullRecordsOnlyItsAnswer(t *testing.T) {
 	}
 }
 
+// A repeated answer is not written again (a cache hit costs no write and no fsync); a
+// changed one is recorded.
+func TestCacheRecordedAnswerRewrittenOnlyWhenItChanges(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	cfgDir := t.TempDir()
+	cfg := filepath.Join(cfgDir, "config.json")
+	var password string
+	write := func(p string) {
+		password = p
+		writeFile(t, cfgDir, "config.json", `{"auths":{"my-registry.example":{"username":"u","password":"`+p+`"}}}`)
+	}
+	records := func() map[string]os.FileInfo {
+		t.Helper()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]os.FileInfo{}
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && len(e.Name()) == 64 {
+				out[e.Name()] = fi
+			}
+		}
+		return out
+	}
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}
+	pull := func() {
+		t.Helper()
+		// The same environment every run: the record's key holds it.
+		r := runPlugin(t, "", env, request(gcrV1, "my-registry.example/app"), "--backends=static", "--dockercfg", cfg, "--cache-dir", dir)
+		if resp := decodeResponse(t, r); len(resp.Auth) != 1 || resp.Auth["my-registry.example"].Password != password {
+			t.Fatalf("answer %+v, want password %s", resp, password)
+		}
+	}
+	write("first-not-a-secret")
+	pull()
+	before := records()
+	if len(before) != 1 {
+		t.Fatalf("%d records after one pull, want 1", len(before))
+	}
+	pull()
+	after := records()
+	for name, fi := range before {
+		if a, ok := after[name]; !ok || !os.SameFile(fi, a) || !a.ModTime().Equal(fi.ModTime()) {
+			t.Fatalf("record %s rewritten by an identical answer", name)
+		}
+	}
+	if len(after) != 1 {
+		t.Fatalf("%d records after a repeated pull, want 1", len(after))
+	}
+	// The static file is read on every run: a changed password replaces the record.
+	write("second-not-a-secret")
+	pull()
+	changed := records()
+	for name, fi := range before {
+		if a, ok := changed[name]; !ok || len(changed) != 1 || os.SameFile(fi, a) {
+			t.Fatalf("record %s not replaced after the answer changed (%d records)", name, len(changed))
+		}
+	}
+}
+
 // When the refresh of a stale entry fails, the plugin answers with the cached token
 // (still valid), a short cacheDuration and a warning; once expired it fails.
 func TestCacheServesStaleTokenWhenUpstreamFails(t *testing.T) {

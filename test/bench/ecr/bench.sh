@@ -40,19 +40,19 @@ trap cleanup EXIT
 anchor=${ANCHOR_BIN:-}
 if [ -z "$anchor" ]; then
 	echo "bench: installing the anchor (go install k8s.io/cloud-provider-aws/cmd/ecr-credential-provider@v1.37.0)" >&2
-	if ! (cd "$work" && GOBIN="$work/anchor" GOFLAGS=-mod=mod go install k8s.io/cloud-provider-aws/cmd/ecr-credential-provider@v1.37.0); then
+	if ! (cd "$work" && CGO_ENABLED=0 GOBIN="$work/anchor" GOFLAGS=-mod=mod go install k8s.io/cloud-provider-aws/cmd/ecr-credential-provider@v1.37.0); then
 		echo "bench: the module proxy refused the anchor; set ANCHOR_BIN to a built ecr-credential-provider" >&2
 		exit 1
 	fi
 	anchor=$work/anchor/ecr-credential-provider
 fi
 
-go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
+CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
 go build -o "$work/fakeaws" ./test/fake/awsfake/cmd/fakeaws
-go build -trimpath -o "$work/floor" ./test/bench/floor
+CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./test/bench/floor
 fast=
 if [ -d cmd/image-credential-provider-fast ]; then
-	go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
+	CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
 	fast=$work/image-credential-provider-fast
 fi
 ln -s image-credential-provider "$work/ecr-credential-provider"
