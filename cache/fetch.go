@@ -108,23 +108,7 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 	if res == nil || res.Expiry.IsZero() || !res.Expiry.After(now) {
 		return res, nil
 	}
-	auth := res.Auth
-	if auth == nil { // "no credentials" is an answer too; a nil map would not read back
-		auth = map[string]providers.AuthConfig{}
-	}
-	e := &entry{
-		Key:          name,
-		Backend:      key.Backend,
-		Registry:     key.Registry,
-		Repo:         key.Repo,
-		SANamespace:  key.SANamespace,
-		SAName:       key.SAName,
-		CacheKeyType: res.CacheKeyType,
-		Issued:       now,
-		Expiry:       res.Expiry,
-		MaxDuration:  res.CacheDuration,
-		Auth:         auth,
-	}
+	e := newEntry(name, key, res, now)
 	if err := s.write(e); err != nil {
 		s.warnf("%s: registry %s: credentials not kept in the token cache: %v", key.Backend, registryOf(key), err)
 		return res, nil
@@ -150,4 +134,25 @@ func registryOf(k providers.CacheKey) string {
 		return k.Registry
 	}
 	return "(any)"
+}
+
+// newEntry is the entry for res under key (file name name), issued now.
+func newEntry(name string, key providers.CacheKey, res *providers.Result, now time.Time) *entry {
+	auth := res.Auth
+	if auth == nil { // "no credentials" is an answer too; a nil map would not read back
+		auth = map[string]providers.AuthConfig{}
+	}
+	return &entry{
+		Key:          name,
+		Backend:      key.Backend,
+		Registry:     key.Registry,
+		Repo:         key.Repo,
+		SANamespace:  key.SANamespace,
+		SAName:       key.SAName,
+		CacheKeyType: res.CacheKeyType,
+		Issued:       now,
+		Expiry:       res.Expiry,
+		MaxDuration:  res.CacheDuration,
+		Auth:         auth,
+	}
 }

@@ -29,23 +29,7 @@ func (s *Store) Put(key providers.CacheKey, res *providers.Result) error {
 	if res == nil || !res.Expiry.After(now) {
 		return errors.New("token cache: nothing to store that has not expired")
 	}
-	auth := res.Auth
-	if auth == nil {
-		auth = map[string]providers.AuthConfig{}
-	}
-	e := &entry{
-		Key:          KeyHash(key),
-		Backend:      key.Backend,
-		Registry:     key.Registry,
-		Repo:         key.Repo,
-		SANamespace:  key.SANamespace,
-		SAName:       key.SAName,
-		CacheKeyType: res.CacheKeyType,
-		Issued:       now,
-		Expiry:       res.Expiry,
-		MaxDuration:  res.CacheDuration,
-		Auth:         auth,
-	}
+	e := newEntry(KeyHash(key), key, res, now)
 	if err := s.write(e); err != nil {
 		return err
 	}
