@@ -48,9 +48,12 @@ LOGS=$RUN/logs
 mkdir -p "$LOGS"
 declare -A PIDS=()          # name -> pid of each daemon we started
 declare -A SAVED_SYSCTL=()
-CREATED_RUN_CONTAINERD=0
-CREATED_SHIM_DIR=0
-CREATED_VAR_LOG_CONTAINERS=0
+# Host paths the run may create outside $RUN (kubelet device-plugin socket dir, skopeo's
+# blob info cache, util-linux's utab dir, kubelet log symlinks, containerd shim sockets):
+# each one that did not exist before the run is removed after it.
+HOST_PATHS=(/var/lib/kubelet /var/lib/containers /run/mount /var/log/containers /run/containerd/s /run/containerd)
+declare -A PREEXISTING=()
+for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] && PREEXISTING[$p]=1; done
 WATCHDOG_PID=
 FAILED_ANY=0
 SUMMARY_DONE=0
@@ -152,19 +155,25 @@ cleanup() {
 	for k in "${!SAVED_SYSCTL[@]}"; do
 		[ "$(sysctl -n "$k" 2>/dev/null)" = "${SAVED_SYSCTL[$k]}" ] || sysctl -q -w "$k=${SAVED_SYSCTL[$k]}" >/dev/null
 	done
-	# 7. Files outside the run dir: log symlinks of our pods, shim socket dir if ours.
+	# 7. Files outside the run dir: log symlinks of our pods, host paths the run created.
 	rm -f /var/log/containers/*_"$POD_NS"_*.log 2>/dev/null
-	[ "$CREATED_VAR_LOG_CONTAINERS" = 1 ] && rmdir /var/log/containers 2>/dev/null
-	[ "$CREATED_SHIM_DIR" = 1 ] && rmdir /run/containerd/s 2>/dev/null
-	[ "$CREATED_RUN_CONTAINERD" = 1 ] && rmdir /run/containerd 2>/dev/null
+	for p in "${HOST_PATHS[@]}"; do
+		[ -n "${PREEXISTING[$p]:-}" ] && continue
+		case $p in
+		/run/containerd/s | /run/containerd | /var/log/containers) rmdir "$p" 2>/dev/null ;;
+		*) rm -rf --one-file-system "$p" 2>/dev/null ;;
+		esac
+	done
 	# 8. Leftover checks, then the run directory.
 	m=$(our_mounts)
 	[ -n "$m" ] && log "WARNING: mounts left: $m"
 	pid=$( { pids_in_our_cgroups; pids_of_our_shims; } | sort -u | tr '\n' ' ')
 	[ -n "${pid// /}" ] && log "WARNING: processes left: $pid"
 	if [ "$SUMMARY_DONE" = 0 ]; then
-		for c in "${CASES[@]}"; do printf 'FAIL %s: %s: not run: setup failed\n' "$c" "${DESC[$c]}"; done
-		echo "0 passed, ${#CASES[@]} failed"
+		for c in "${CASES[@]}"; do
+			[ -n "${REPORTED[$c]:-}" ] || report "$c" 0 "not run: the run was aborted (see the log above)"
+		done
+		echo "$PASSED passed, $FAILED failed"
 		[ "$rc" = 0 ] && rc=1
 	fi
 	if [ "$FAILED_ANY" = 1 ] || [ "$rc" != 0 ]; then
@@ -418,8 +427,6 @@ PAUSE_IMAGE=e2e.icp.invalid/pause:1
 start_containerd() {
 	local c=$RUN/containerd
 	mkdir -p "$c/root" "$c/state" "$c/runc" "$c/certs.d/$REG" "$c/opt" "$c/cni/bin" "$c/cni/net.d"
-	[ -d /run/containerd ] || CREATED_RUN_CONTAINERD=1
-	[ -d /run/containerd/s ] || CREATED_SHIM_DIR=1
 	cat >"$c/certs.d/$REG/hosts.toml" <<EOF
 server = "https://$REG"
 
@@ -544,7 +551,6 @@ make_cgroup_root() {
 start_kubelet() {
 	local k=$RUN/kubelet-root
 	mkdir -p "$k" "$RUN/volume-plugins" "$RUN/pod-logs" "$RUN/home"
-	[ -d /var/log/containers ] || CREATED_VAR_LOG_CONTAINERS=1
 	: >"$RUN/resolv.conf"
 	cat >"$RUN/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -587,7 +593,7 @@ EOF
 	# credentials nor the plugin's default docker config or token cache touch the host's.
 	(cd "$RUN" && exec setsid env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME="$RUN/home" XDG_CACHE_HOME="$RUN/home/.cache" \
-		"$KUBELET" --config="$RUN/kubelet.yaml" --root-dir="$k" \
+		"$KUBELET" --config="$RUN/kubelet.yaml" --root-dir="$k" --cert-dir="$k/pki" \
 		--hostname-override="icp-e2e-$RUN_ID" \
 		--image-credential-provider-config="$RUN/plugin/credential-providers.yaml" \
 		--image-credential-provider-bin-dir="$RUN/plugin/bin" \
@@ -627,14 +633,22 @@ declare -A DESC=(
 	[case4]="static, wrong credentials: pull fails with 401 and the registry saw our user"
 )
 declare -A IMAGE=() DIGEST=() NOTRUN=()
-# Test fixtures: obvious fake values, used only against the loopback registry.
+# Test fixtures: obvious fake values, used only against the loopback registry. Every user
+# below is in the registry's htpasswd with this password; the wrong credentials the plugin
+# hands out (case2-stale, decoy-user, case4-user) carry WRONG[user] instead, so a
+# request with them is a logged "error authenticating user" and never a success.
 declare -A PASS=(
-	[case1-user]=case1-pass-e2e
-	[case2-user]=case2-pass-e2e
-	[case2-wrong]=case2-not-the-password
-	[case4-user]=case4-pass-e2e
-	[decoy-user]=decoy-pass-e2e
 	[pusher]=pusher-pass-e2e
+	[case1-user]=case1-pass-e2e
+	[decoy-user]=decoy-pass-e2e
+	[case2-user]=case2-pass-e2e
+	[case2-stale]=case2-stale-pass-e2e
+	[case4-user]=case4-pass-e2e
+)
+declare -A WRONG=(
+	[decoy-user]=decoy-wrong-e2e
+	[case2-stale]=case2-rotated-away-e2e
+	[case4-user]=case4-wrong-e2e
 )
 
 write_provider_config() {
@@ -642,15 +656,15 @@ write_provider_config() {
 	mkdir -p "$a"
 	# case 1: a wildcard host label and a path prefix; the decoy's path does not match.
 	jq -n --arg k1 "*.0.0.1:$REG_PORT/e2e/case1" --arg a1 "$(printf 'case1-user:%s' "${PASS[case1-user]}" | base64 -w0)" \
-		--arg k2 "$REG/e2e/elsewhere" --arg p2 "${PASS[decoy-user]}" \
+		--arg k2 "$REG/e2e/elsewhere" --arg p2 "${WRONG[decoy-user]}" \
 		'{auths: {($k1): {auth: $a1}, ($k2): {username: "decoy-user", password: $p2}}}' >"$a/case1.json"
 	# case 2: the kubelet tries keys in reverse lexical order, so the longer (wrong) one first.
-	jq -n --arg k "$REG/e2e/case2" --arg p "${PASS[case2-wrong]}" \
-		'{auths: {($k): {username: "case2-wrong", password: $p}}}' >"$a/case2-first.json"
+	jq -n --arg k "$REG/e2e/case2" --arg p "${WRONG[case2-stale]}" \
+		'{auths: {($k): {username: "case2-stale", password: $p}}}' >"$a/case2-first.json"
 	jq -n --arg k "$REG" --arg p "${PASS[case2-user]}" \
 		'{auths: {($k): {username: "case2-user", password: $p}}}' >"$a/case2-second.json"
 	# case 4: a real user with the wrong password.
-	jq -n --arg k "$REG/e2e/case4" '{auths: {($k): {username: "case4-user", password: "case4-wrong-password"}}}' >"$a/case4.json"
+	jq -n --arg k "$REG/e2e/case4" --arg p "${WRONG[case4-user]}" '{auths: {($k): {username: "case4-user", password: $p}}}' >"$a/case4.json"
 	{
 		echo "apiVersion: kubelet.config.k8s.io/v1"
 		echo "kind: CredentialProviderConfig"
@@ -716,18 +730,25 @@ kubelet_pull_failed_401() { # ref
 	grep -F "$1" "$LOGS/kubelet.log" | grep -F 'Failed to pull image' | grep -F '401 Unauthorized' >/dev/null ||
 		{ echo "kubelet log has no 'Failed to pull image' with 401 Unauthorized for $1"; return 1; }
 }
-registry_user_ok() { # user repo: an authenticated request by user for repo's manifest
-	grep -F "auth.user.name=\"$1\"" "$LOGS/registry.log" | grep -F "/v2/$2/manifests/" >/dev/null ||
-		grep -F "auth.user.name=$1 " "$LOGS/registry.log" | grep -F "/v2/$2/manifests/" >/dev/null ||
-		{ echo "registry log has no request for $2 authenticated as $1"; return 1; }
+# The registry (distribution 2.8) logs the user name of every failed basic-auth login
+# ('error authenticating user \"NAME\"') but not of successful ones; it requires a login
+# for every request. So a success is proven by elimination: the pull worked, and every
+# other credential the kubelet could have sent is either absent from the log or rejected.
+registry_rejected() { # user repo: a failed login by user on repo
+	grep -F "error authenticating user \\\"$1\\\"" "$LOGS/registry.log" | grep -F "vars.name=$2 " >/dev/null ||
+		{ echo "registry log has no rejected login by $1 on $2"; return 1; }
 }
-registry_user_rejected() { # user
-	grep -F "error authenticating user \"$1\"" "$LOGS/registry.log" >/dev/null ||
-		grep -F "error authenticating user \\\"$1\\\"" "$LOGS/registry.log" >/dev/null ||
-		{ echo "registry log has no rejected login by $1"; return 1; }
+registry_not_rejected() { # user
+	! grep -F "error authenticating user \\\"$1\\\"" "$LOGS/registry.log" >/dev/null ||
+		{ echo "registry rejected $1, whose credentials are right"; return 1; }
 }
-registry_user_absent() { # user
+registry_never_saw() { # user
 	! grep -F "$1" "$LOGS/registry.log" >/dev/null || { echo "registry saw $1, which must not be sent for this image"; return 1; }
+}
+containerd_pulls() { # ref n: containerd saw exactly n PullImage calls for ref (one per credential tried)
+	local got
+	got=$(grep -cF "msg=\"PullImage \\\"$1\\\"\"" "$LOGS/containerd.log" || true)
+	[ "$got" = "$2" ] || { echo "containerd saw $got PullImage calls for $1, want $2"; return 1; }
 }
 no_secret_in_logs() { # pass...: secrets never reach the kubelet log or the plugin's stderr
 	local p
@@ -742,8 +763,10 @@ no_secret_in_logs() { # pass...: secrets never reach the kubelet log or the plug
 # check_case NAME: runs the case's checks; prints "PASS/FAIL name: ..." and returns 0/1.
 PASSED=0
 FAILED=0
+declare -A REPORTED=()
 report() {
 	local c=$1 ok=$2 why=$3
+	REPORTED[$c]=1
 	if [ "$ok" = 1 ]; then
 		PASSED=$((PASSED + 1))
 		printf 'PASS %s: %s\n' "$c" "${DESC[$c]}"
@@ -845,32 +868,35 @@ main() {
 			"plugin_answered_user icp-case1 $REG/e2e/case1 case1-user" \
 			"in_containerd ${IMAGE[case1]} ${DIGEST[case1]}" \
 			"kubelet_pulled ${IMAGE[case1]}" \
-			"registry_user_ok case1-user e2e/case1" \
-			"registry_user_absent decoy-user" \
-			"no_secret_in_logs ${PASS[case1-user]} ${PASS[decoy-user]}" ;;
+			"containerd_pulls ${IMAGE[case1]} 1" \
+			"registry_never_saw decoy-user" \
+			"registry_not_rejected case1-user" \
+			"no_secret_in_logs ${PASS[case1-user]} ${WRONG[decoy-user]}" ;;
 		case2) run_checks case2 \
 			"plugin_ran icp-case2 $REG/e2e/case2" \
-			"plugin_answered_user icp-case2 $REG/e2e/case2 case2-wrong" \
+			"plugin_answered_user icp-case2 $REG/e2e/case2 case2-stale" \
 			"plugin_answered_user icp-case2 $REG/e2e/case2 case2-user" \
 			"in_containerd ${IMAGE[case2]} ${DIGEST[case2]}" \
 			"kubelet_pulled ${IMAGE[case2]}" \
-			"registry_user_rejected case2-wrong" \
-			"registry_user_ok case2-user e2e/case2" \
-			"no_secret_in_logs ${PASS[case2-user]} ${PASS[case2-wrong]}" ;;
+			"containerd_pulls ${IMAGE[case2]} 2" \
+			"registry_rejected case2-stale e2e/case2" \
+			"registry_not_rejected case2-user" \
+			"no_secret_in_logs ${PASS[case2-user]} ${WRONG[case2-stale]}" ;;
 		case3) run_checks case3 \
 			"plugin_ran icp-case3 $ECR_HOST/e2e/case3" \
 			"plugin_answered_user icp-case3 $ECR_HOST/e2e/case3 AWS" \
 			"in_containerd ${IMAGE[case3]} ${DIGEST[case3]}" \
 			"kubelet_pulled ${IMAGE[case3]}" \
-			"registry_user_ok AWS e2e/case3" \
+			"containerd_pulls ${IMAGE[case3]} 1" \
+			"registry_not_rejected AWS" \
 			"no_secret_in_logs $ECR_TOKEN" ;;
 		case4) run_checks case4 \
 			"plugin_ran icp-case4 $REG/e2e/case4" \
 			"plugin_answered_user icp-case4 $REG/e2e/case4 case4-user" \
 			"kubelet_pull_failed_401 ${IMAGE[case4]}" \
-			"registry_user_rejected case4-user" \
+			"registry_rejected case4-user e2e/case4" \
 			"not_in_containerd $REG/e2e/case4" \
-			"no_secret_in_logs case4-wrong-password" ;;
+			"no_secret_in_logs ${WRONG[case4-user]}" ;;
 		esac
 	done
 	log "total $((SECONDS - t0))s"
