@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/providers"
+)
+
+// backend is one entry of the table of everything this binary can serve.
+type backend struct {
+	name  string
+	build func(cfg *Config) (providers.Provider, error)
+}
+
+// allBackends, in their default order of precedence.
+var allBackends = []backend{
+	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
+	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
+}
+
+func backendNames() []string {
+	var names []string
+	for _, b := range allBackends {
+		names = append(names, b.name)
+	}
+	return names
+}
+
+// buildProviders builds the enabled backends in order of precedence.
+func buildProviders(cfg *Config) ([]providers.Provider, error) {
+	names := cfg.Backends
+	if len(names) == 0 {
+		names = backendNames()
+	}
+	seen := map[string]bool{}
+	var ps []providers.Provider
+	for _, name := range names {
+		var b *backend
+		for i := range allBackends {
+			if allBackends[i].name == name {
+				b = &allBackends[i]
+			}
+		}
+		if b == nil {
+			return nil, fmt.Errorf("unknown backend %q: want some of %s", name, strings.Join(backendNames(), ","))
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("backend %q listed twice", name)
+		}
+		seen[name] = true
+		p, err := b.build(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+func newDispatcher(cfg *Config) (*providers.Dispatcher, error) {
+	ps, err := buildProviders(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &providers.Dispatcher{Providers: ps}, nil
+}
+
+func cacheCmd(opts *options, verb string, stdout io.Writer) error {
+	switch verb {
+	case "list", "purge":
+		return fmt.Errorf("cache %s: the token cache is not built into this binary yet", verb)
+	default:
+		return fmt.Errorf("unknown cache command %q: want list or purge", verb)
+	}
+}

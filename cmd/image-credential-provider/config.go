@@ -1,0 +1,120 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
+)
+
+// The config file's apiVersion and kind.
+const (
+	ConfigAPIVersion = "imagecred.dev/v1alpha1"
+	ConfigKind       = "ImageCredentialProviderConfig"
+)
+
+// Config is the plugin's whole configuration: the YAML file named by --config, with
+// command-line flags applied on top.
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Backends lists the enabled backends in order of precedence (when two give
+	// credentials for the same key, the earlier wins). Default: every backend.
+	Backends []string `json:"backends,omitempty"`
+	// Timeout bounds one whole invocation; default 30s, well under the kubelet's 60s.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	Cache   CacheConfig      `json:"cache,omitempty"`
+
+	Static dockercfg.Config `json:"static,omitempty"`
+	GCR    gcr.Config       `json:"gcr,omitempty"`
+}
+
+// CacheConfig configures the on-disk token cache.
+type CacheConfig struct {
+	// Dir holds the cache; default /var/lib/image-credential-provider/cache for root,
+	// the user cache dir otherwise.
+	Dir string `json:"dir,omitempty"`
+	// Disabled turns the on-disk cache off.
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+const defaultTimeout = 30 * time.Second
+
+func (c *Config) timeout() time.Duration {
+	if c.Timeout == nil || c.Timeout.Duration <= 0 {
+		return defaultTimeout
+	}
+	return c.Timeout.Duration
+}
+
+// loadConfig reads and strictly decodes a config file.
+func loadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	var c Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+	}
+	if c.APIVersion != ConfigAPIVersion || c.Kind != ConfigKind {
+		return nil, fmt.Errorf("config file %s: apiVersion %q and kind %q: want apiVersion %q and kind %q", path, c.APIVersion, c.Kind, ConfigAPIVersion, ConfigKind)
+	}
+	return &c, nil
+}
+
+// addFlags binds the common settings to fs; flags given on the command line override
+// the config file because the file is loaded into c before the flags are parsed.
+func (c *Config) addFlags(fs *flag.FlagSet) {
+	fs.Func("backends", "comma-separated backends to enable, in order of precedence (default: static,ecr,gcr,acr)", func(s string) error {
+		c.Backends = nil
+		for _, b := range strings.Split(s, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				c.Backends = append(c.Backends, b)
+			}
+		}
+		return nil
+	})
+	fs.Func("timeout", "bound on one whole invocation (default 30s)", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		c.Timeout = &metav1.Duration{Duration: d}
+		return nil
+	})
+	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: /var/lib/image-credential-provider/cache as root, else the user cache dir)")
+	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
+	c.Static.AddFlags(fs)
+	c.GCR.AddFlags(fs)
+}
+
+// configPath finds --config in args before the flags are parsed, so that the file can
+// be loaded first and the other flags override it.
+func configPath(args []string) (string, error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if hasVal {
+			return val, nil
+		}
+		if i+1 >= len(args) {
+			return "", fmt.Errorf("flag needs an argument: --config")
+		}
+		return args[i+1], nil
+	}
+	return "", nil
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pluginBin is the binary built once for the binary-level tests of this package.
+var pluginBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "icp-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	pluginBin = filepath.Join(dir, "image-credential-provider")
+	build := exec.Command("go", "build", "-o", pluginBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the plugin binary.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runPlugin runs the built plugin the way the kubelet does: args, extra env on top of a
+// clean environment (HOME in a temp dir so no real docker config is read), stdin, a
+// timeout. name, when set, is the name the binary is invoked under (a symlink).
+func runPlugin(t *testing.T, name string, env []string, stdin string, args ...string) result {
+	t.Helper()
+	bin := pluginBin
+	if name != "" {
+		bin = filepath.Join(t.TempDir(), name)
+		if err := os.Symlink(pluginBin, bin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}, env...)
+	cmd.Dir = home
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running plugin: %v", err)
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func request(apiVersion, image string) string {
+	return fmt.Sprintf(`{"kind":"CredentialProviderRequest","apiVersion":%q,"image":%q}`, apiVersion, image)
+}
+
+type response struct {
+	Kind          string `json:"kind"`
+	APIVersion    string `json:"apiVersion"`
+	CacheKeyType  string `json:"cacheKeyType"`
+	CacheDuration string `json:"cacheDuration"`
+	Auth          map[string]struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	} `json:"auth"`
+}
+
+func decodeResponse(t *testing.T, r result) response {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr: %s", r.code, r.stderr)
+	}
+	var resp response
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&resp); err != nil {
+		t.Fatalf("stdout is not one response: %v\n%s", err, r.stdout)
+	}
+	if dec.More() {
+		t.Fatalf("more than one JSON value on stdout: %q", r.stdout)
+	}
+	return resp
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exampleConfig is the README demo's config.json, as an absolute path (the plugin runs
+// in a temp dir, as the kubelet's cwd is not ours).
+var exampleConfig = func() string {
+	p, err := filepath.Abs("../../examples/dockercfg/config.json")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+func TestKubeletModeEveryAPIVersion(t *testing.T) {
+	for _, v := range []string{"credentialprovider.kubelet.k8s.io/v1", "credentialprovider.kubelet.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1alpha1"} {
+		t.Run(v, func(t *testing.T) {
+			r := runPlugin(t, "", nil, request(v, "my-registry.example/images/app"), "--dockercfg", exampleConfig, "--no-cache")
+			resp := decodeResponse(t, r)
+			if resp.APIVersion != v || resp.Kind != "CredentialProviderResponse" {
+				t.Fatalf("answered %s %s to a %s request", resp.APIVersion, resp.Kind, v)
+			}
+			if resp.CacheKeyType != "Registry" || resp.CacheDuration == "" {
+				t.Fatalf("cacheKeyType %q cacheDuration %q", resp.CacheKeyType, resp.CacheDuration)
+			}
+			if _, ok := resp.Auth["my-registry.example/images"]; !ok {
+				t.Fatalf("no credentials for my-registry.example/images: %v", resp.Auth)
+			}
+		})
+	}
+}
+
+func TestKubeletModeNoBackendServes(t *testing.T) {
+	r := runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "quay.io/org/app"), "--backends", "static", "--dockercfg", exampleConfig)
+	resp := decodeResponse(t, r)
+	if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" {
+		t.Fatalf("got %+v, want empty auth and Registry", resp)
+	}
+}
+
+func TestKubeletModeBadRequests(t *testing.T) {
+	tests := []struct {
+		name, stdin, wantErr string
+	}{
+		{"empty", "", "empty request"},
+		{"malformed", "{", "malformed"},
+		{"wrong kind", `{"kind":"Pod","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a"}`, `kind is "Pod"`},
+		{"missing apiVersion", `{"kind":"CredentialProviderRequest","image":"a"}`, "no apiVersion"},
+		{"empty image", request("credentialprovider.kubelet.k8s.io/v1", ""), "empty image"},
+		{"invalid image", request("credentialprovider.kubelet.k8s.io/v1", "bad image/x"), "invalid image reference"},
+		{"too large", strings.Repeat(" ", 1<<20+1), "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runPlugin(t, "", nil, tt.stdin, "--dockercfg", exampleConfig)
+			if r.code != 1 || r.stdout != "" {
+				t.Fatalf("exit %d stdout %q, want exit 1 and nothing on stdout", r.code, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.wantErr) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Fatalf("stderr %q: want one line containing %q", r.stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCLIErrorsAreOneLineWithoutUsage(t *testing.T) {
+	for _, args := range [][]string{{"--no-such-flag"}, {"frobnicate"}, {"get"}, {"get", "a", "b"}, {"get", "-o", "yaml", "nginx"}} {
+		r := runPlugin(t, "", nil, "", args...)
+		if r.code != 1 || strings.Contains(r.stderr, "Usage") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d stderr %q: want exit 1 and one line, no usage", args, r.code, r.stderr)
+		}
+	}
+	r := runPlugin(t, "", nil, "", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "-dockercfg") {
+		t.Errorf("--help: exit %d stdout %q", r.code, r.stdout)
+	}
+	r = runPlugin(t, "", nil, "", "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "image-credential-provider ") {
+		t.Errorf("version: exit %d stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestGetMasksSecrets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "config.json", `{"auths":{"reg.example":{"username":"alice","password":"s3cr3t-pass"}}}`)
+	r := runPlugin(t, "", nil, "", "get", "reg.example/team/app:1.0", "--dockercfg", cfg, "--no-cache")
+	if r.code != 0 || !strings.Contains(r.stdout, "alice") || strings.Contains(r.stdout, "s3cr3t-pass") || !strings.Contains(r.stdout, "static") {
+		t.Fatalf("get: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runPlugin(t, "", nil, "", "get", "-o", "json", "--show-secrets", "reg.example/team/app", "--dockercfg", cfg, "--no-cache")
+	resp := decodeResponse(t, r)
+	if resp.Auth["reg.example"].Password != "s3cr3t-pass" || resp.APIVersion != "credentialprovider.kubelet.k8s.io/v1" {
+		t.Fatalf("get -o json --show-secrets: %+v", resp)
+	}
+	r = runPlugin(t, "", nil, "", "get", "-o", "json", "reg.example/team/app", "--dockercfg", cfg, "--no-cache", "-v", "10")
+	if strings.Contains(r.stdout+r.stderr, "s3cr3t-pass") {
+		t.Fatalf("secret printed without --show-secrets at -v 10: %s %s", r.stdout, r.stderr)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", "apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [static]\nstatic:\n  files: ["+exampleConfig+"]\n")
+	r := runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "my-registry.example/images/x"), "--config", good)
+	if resp := decodeResponse(t, r); len(resp.Auth) == 0 {
+		t.Fatalf("config file not applied: %+v", resp)
+	}
+	for name, tc := range map[string]struct{ content, want string }{
+		"unknown field": {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbakends: [static]\n", `unknown field "bakends"`},
+		"wrong kind":    {"apiVersion: imagecred.dev/v1alpha1\nkind: Nope\n", `kind "Nope"`},
+		"bad backend":   {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [quay]\n", `unknown backend "quay"`},
+	} {
+		p := writeFile(t, dir, name+".yaml", tc.content)
+		r := runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "a/b"), "--config", p)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d stderr %q, want %q", name, r.code, r.stderr, tc.want)
+		}
+	}
+	// Flags override the file.
+	r = runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "my-registry.example/images/x"), "--config", good, "--backends", "static", "--dockercfg", writeFile(t, dir, "other.json", `{"auths":{}}`))
+	if resp := decodeResponse(t, r); len(resp.Auth) != 0 {
+		t.Fatalf("--dockercfg did not override the file: %+v", resp)
+	}
+}

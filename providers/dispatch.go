@@ -1,0 +1,188 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// DefaultNoMatchCacheDuration is how long the kubelet may keep the empty answer given
+// for an image that no backend serves.
+const DefaultNoMatchCacheDuration = 5 * time.Minute
+
+// Dispatcher asks every backend that serves an image and merges their answers.
+type Dispatcher struct {
+	// Providers in order of precedence: when two contribute the same auth key, the
+	// earlier one's credentials are kept.
+	Providers []Provider
+	// Cache keeps Cacheable backends' credentials between invocations; nil for none.
+	Cache TokenCache
+	// NoMatchCacheDuration is the cacheDuration of the empty answer; zero means
+	// DefaultNoMatchCacheDuration.
+	NoMatchCacheDuration time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Contribution is one backend's part of an answer.
+type Contribution struct {
+	Backend string
+	Result  *Result // nil when Err is set
+	Err     error
+	// CacheDuration is how long the kubelet may keep this contribution.
+	CacheDuration time.Duration
+}
+
+// Answer is the merged response for one request.
+type Answer struct {
+	Auth          map[string]AuthConfig
+	CacheKeyType  CacheKeyType
+	CacheDuration time.Duration
+	// Contributions lists every backend that serves the image, in Providers order.
+	Contributions []Contribution
+}
+
+// Resolve asks every provider that serves req.Image, concurrently, and merges what they
+// return:
+//   - the auth maps are merged (earlier providers win a key both contribute);
+//   - cacheKeyType is the narrowest of the contributors', and never Global when more
+//     than one backend is enabled: the kubelet would reuse a Global answer for every
+//     image of this plugin, so one backend's credentials would hide the others';
+//   - cacheDuration is the shortest, and never past any token's safety margin.
+//
+// When some backends fail and others succeed, the successes are returned with
+// cacheDuration 0 (the kubelet keeps nothing and asks again on the next pull, which
+// the on-disk cache makes cheap) and a warning on stderr: a failing backend is never
+// hidden for long behind another's success. When every serving backend fails, Resolve
+// returns an error naming each. When none serves the image, the answer is empty.
+func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	var serving []Provider
+	for _, p := range d.Providers {
+		if p.Serves(req.Image) {
+			serving = append(serving, p)
+		}
+	}
+	if len(serving) == 0 {
+		dur := d.NoMatchCacheDuration
+		if dur == 0 {
+			dur = DefaultNoMatchCacheDuration
+		}
+		klog.V(2).InfoS("No backend serves this registry", "registry", req.Image.Host)
+		return &Answer{Auth: map[string]AuthConfig{}, CacheKeyType: RegistryPluginCacheKeyType, CacheDuration: dur}, nil
+	}
+
+	contribs := make([]Contribution, len(serving))
+	var wg sync.WaitGroup
+	for i, p := range serving {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := d.credentials(ctx, p, req)
+			contribs[i] = Contribution{Backend: p.Name(), Result: res, Err: err}
+			if err == nil {
+				contribs[i].CacheDuration = cacheDuration(now(), res)
+			}
+		}()
+	}
+	wg.Wait()
+
+	ans := &Answer{Auth: map[string]AuthConfig{}, Contributions: contribs}
+	var errs []string
+	first := true
+	for _, c := range contribs {
+		if c.Err != nil {
+			errs = append(errs, c.Err.Error())
+			continue
+		}
+		keys := make([]string, 0, len(c.Result.Auth))
+		for k := range c.Result.Auth {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, taken := ans.Auth[k]; taken {
+				klog.V(2).InfoS("Auth key already given by an earlier backend; keeping the earlier credentials", "backend", c.Backend, "key", k)
+				continue
+			}
+			ans.Auth[k] = c.Result.Auth[k]
+		}
+		kt := c.Result.CacheKeyType
+		if kt == "" {
+			kt = RegistryPluginCacheKeyType
+		}
+		if first || kt.Narrower(ans.CacheKeyType) {
+			ans.CacheKeyType = kt
+		}
+		if first || c.CacheDuration < ans.CacheDuration {
+			ans.CacheDuration = c.CacheDuration
+		}
+		first = false
+	}
+	if first { // every serving backend failed
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	if ans.CacheKeyType == GlobalPluginCacheKeyType && len(d.Providers) > 1 {
+		ans.CacheKeyType = RegistryPluginCacheKeyType
+	}
+	if len(errs) > 0 {
+		klog.Warningf("Answering with the backends that succeeded; the kubelet will ask again on the next pull: %s", strings.Join(errs, "; "))
+		ans.CacheDuration = 0
+	}
+	return ans, nil
+}
+
+// credentials asks one provider, through the token cache when it has one.
+func (d *Dispatcher) credentials(ctx context.Context, p Provider, req Request) (*Result, error) {
+	fetch := func(ctx context.Context) (*Result, error) {
+		res, err := p.Credentials(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			return nil, fmt.Errorf("%s: registry %s: backend returned no result", p.Name(), req.Image.Host)
+		}
+		return res, nil
+	}
+	c, ok := p.(Cacheable)
+	if !ok || d.Cache == nil || (req.ServiceAccount != nil && !req.ServiceAccount.Identified()) {
+		return fetch(ctx)
+	}
+	identity, scope := c.CacheIdentity(req)
+	key := CacheKey{Backend: p.Name(), Identity: identity, Scope: scope}
+	switch scope {
+	case ImagePluginCacheKeyType:
+		key.Registry, key.Repo = req.Image.Host, req.Image.Repository()
+	case RegistryPluginCacheKeyType:
+		key.Registry = req.Image.Host
+	}
+	if sa := req.ServiceAccount; sa != nil {
+		key.SANamespace, key.SAName, key.SAUID = sa.Namespace, sa.Name, sa.UID
+	}
+	return d.Cache.Fetch(ctx, key, fetch)
+}
+
+// cacheDuration is how long the kubelet may keep res: its own CacheDuration when set,
+// and never past its token's freshness.
+func cacheDuration(now time.Time, res *Result) time.Duration {
+	d := res.CacheDuration
+	if !res.Expiry.IsZero() {
+		fresh := FreshUntil(now, res.Expiry).Sub(now)
+		if d <= 0 || fresh < d {
+			d = fresh
+		}
+	}
+	if d < 0 {
+		d = 0
+	}
+	return d.Truncate(time.Second)
+}

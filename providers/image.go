@@ -1,0 +1,25 @@
+package providers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// ParseImage parses an image the way the kubelet does before it calls a plugin
+// (distribution/reference's normalized form): the kubelet's own requests name the
+// repository without tag or digest ("docker.io/library/nginx"), and people debugging by
+// hand may give any full reference ("nginx:1.27", "localhost:5000/app@sha256:…"). Tag and
+// digest are dropped; Docker Hub short names become docker.io/library/….
+func ParseImage(s string) (Image, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Image{}, fmt.Errorf("empty image reference")
+	}
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return Image{}, fmt.Errorf("invalid image reference %q: %v", s, err)
+	}
+	return Image{Host: reference.Domain(named), Path: reference.Path(named)}, nil
+}
