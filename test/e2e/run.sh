@@ -669,9 +669,14 @@ write_provider_config() {
 		echo "apiVersion: kubelet.config.k8s.io/v1"
 		echo "kind: CredentialProviderConfig"
 		echo "providers:"
-		provider icp-case1 "$REG/e2e/case1" --dockercfg "$a/case1.json"
-		provider icp-case2 "$REG/e2e/case2" --dockercfg "$a/case2-first.json" --dockercfg "$a/case2-second.json"
-		provider icp-case4 "$REG/e2e/case4" --dockercfg "$a/case4.json"
+		# Backends are named explicitly so that no backend probes anything off loopback
+		# (a cloud metadata server); the token cache lives in the run directory.
+		provider icp-case1 "$REG/e2e/case1" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
+			--dockercfg "$a/case1.json"
+		provider icp-case2 "$REG/e2e/case2" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
+			--dockercfg "$a/case2-first.json" --dockercfg "$a/case2-second.json"
+		provider icp-case4 "$REG/e2e/case4" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
+			--dockercfg "$a/case4.json"
 		if [ -z "${NOTRUN[case3]:-}" ]; then
 			provider icp-case3 "*.dkr.ecr.*.amazonaws.com" --ecr-enabled
 			cat <<EOF
