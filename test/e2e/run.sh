@@ -16,7 +16,7 @@
 #   E2E_TIMEOUT      hard limit for the whole run, seconds  (2700; the kubelet build is most of it)
 #   E2E_SKIP_APT=1   do not install missing Debian packages (fail instead)
 #
-# See ../../../shared/docs/real-kubelet.md for why each setting below is what it is.
+# test/e2e/README.md says what each case proves and why each setting below is what it is.
 set -euo pipefail
 umask 022
 
@@ -29,11 +29,33 @@ APT_PACKAGES=(containerd runc docker-registry apache2-utils skopeo busybox-stati
 
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 
+CASES=(case1 case2 case3 case4)
+declare -A DESC=(
+	[case1]="static config.json, wildcard host + path-prefix key matches the pod image"
+	[case2]="static, two matching credentials, the first wrong: the kubelet falls back to the second"
+	[case3]="ECR backend through the loopback AWS fake (AWS_ENDPOINT_URL_ECR in the provider env)"
+	[case4]="static, wrong credentials: pull fails with 401 and the registry saw our user"
+)
+
 log() { printf '%s e2e: %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 2; }
+# Before the teardown trap exists (nothing started yet): report every case as not run.
+early_fail() {
+	local c
+	log "FATAL: $*"
+	for c in "${CASES[@]}"; do printf 'FAIL %s: %s: not run: %s\n' "$c" "${DESC[$c]}" "$*"; done
+	echo "0 passed, ${#CASES[@]} failed"
+	exit 2
+}
 
 exec 7>&1 8>&2
-[ "$(id -u)" = 0 ] || die "must run as root (it starts containerd and a kubelet)"
+[ "$(id -u)" = 0 ] || early_fail "must run as root (it starts containerd and a kubelet)"
+
+# One run at a time per machine: runs share the kubelet's fixed device-plugin socket dir
+# and containerd's shim socket dir. Daemons never inherit this descriptor.
+mkdir -p "$CACHE_DIR"
+exec 9>"$CACHE_DIR/run.lock"
+flock -w 1200 9 || early_fail "another e2e run has held $CACHE_DIR/run.lock for 20 minutes"
 
 # ---------------------------------------------------------------------------------------
 # Run state. Everything the run creates lives in $RUN, except: the kubelet cache, the
@@ -103,6 +125,8 @@ cleanup() {
 	trap - EXIT INT TERM
 	[ -n "$WATCHDOG_PID" ] && kill "$WATCHDOG_PID" 2>/dev/null && wait "$WATCHDOG_PID" 2>/dev/null
 	log "teardown"
+	stop_pid kubelet-build
+	rm -f "$CACHE_DIR"/kubelet-*/kubelet.tmp.$$
 	# 1. Let the kubelet stop the pods itself (it unmounts what it mounted), bounded.
 	if [ -n "${PIDS[kubelet]:-}" ] && kill -0 "${PIDS[kubelet]}" 2>/dev/null; then
 		rm -f "$RUN"/manifests/*.yaml
@@ -252,10 +276,21 @@ build_kubelet() {
 	fi
 	log "building kubelet $KUBE_VERSION into $dir (takes minutes on a cold Go cache)"
 	local start=$SECONDS
-	(cd "$E2E_DIR/kubelet" && CGO_ENABLED=0 timeout 2400 go build -trimpath \
+	# Plain `go build` flags (no -trimpath, default cgo) like test/harness's build of the
+	# kubelet code, so the two share compiled packages in the Go build cache. In the
+	# background and waited for, so that the watchdog and Ctrl-C act at once.
+	(cd "$E2E_DIR/kubelet" && exec timeout 2400 go build \
 		-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37" \
-		-o "$KUBELET.tmp.$$" k8s.io/kubernetes/cmd/kubelet) >"$LOGS/kubelet-build.log" 2>&1 ||
-		{ rm -f "$KUBELET.tmp.$$"; exec {lock}>&-; die "kubelet build failed (see $LOGS/kubelet-build.log)"; }
+		-o "$KUBELET.tmp.$$" k8s.io/kubernetes/cmd/kubelet) >"$LOGS/kubelet-build.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
+	PIDS[kubelet-build]=$!
+	if ! wait "${PIDS[kubelet-build]}"; then
+		unset "PIDS[kubelet-build]"
+		rm -f "$KUBELET.tmp.$$"
+		exec {lock}>&-
+		tail -n 20 "$LOGS/kubelet-build.log" >&2
+		die "kubelet build failed (see $LOGS/kubelet-build.log)"
+	fi
+	unset "PIDS[kubelet-build]"
 	mv -f "$KUBELET.tmp.$$" "$KUBELET"
 	exec {lock}>&-
 	log "kubelet built in $((SECONDS - start))s"
@@ -397,7 +432,7 @@ auth:
     realm: icp-e2e
     path: $RUN/registry/htpasswd
 EOF
-		setsid docker-registry serve "$cfg" >"$LOGS/registry.log" 2>&1 </dev/null &
+		setsid docker-registry serve "$cfg" >"$LOGS/registry.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
 		PIDS[registry]=$!
 		code=
 		for _ in $(seq 1 100); do
@@ -488,7 +523,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$c/certs.d"
 EOF
-	setsid containerd --config "$c/config.toml" >"$LOGS/containerd.log" 2>&1 </dev/null &
+	setsid containerd --config "$c/config.toml" >"$LOGS/containerd.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
 	PIDS[containerd]=$!
 	wait_for 30 containerd ctr --address "$c/containerd.sock" version ||
 		die "containerd did not start (see $LOGS/containerd.log)"
@@ -597,7 +632,7 @@ EOF
 		--hostname-override="icp-e2e-$RUN_ID" \
 		--image-credential-provider-config="$RUN/plugin/credential-providers.yaml" \
 		--image-credential-provider-bin-dir="$RUN/plugin/bin" \
-		--v=3 >"$LOGS/kubelet.log" 2>&1 </dev/null) &
+		--v=3 >"$LOGS/kubelet.log" 2>&1 </dev/null 7>&- 8>&- 9>&-) &
 	PIDS[kubelet]=$!
 }
 
@@ -625,13 +660,6 @@ EOF
 ECR_ACCOUNT=111122223333
 ECR_REGION=us-west-2
 ECR_HOST=$ECR_ACCOUNT.dkr.ecr.$ECR_REGION.amazonaws.com
-CASES=(case1 case2 case3 case4)
-declare -A DESC=(
-	[case1]="static config.json, wildcard host + path-prefix key matches the pod image"
-	[case2]="static, two matching credentials, the first wrong: the kubelet falls back to the second"
-	[case3]="ECR backend through the loopback AWS fake (AWS_ENDPOINT_URL_ECR in the provider env)"
-	[case4]="static, wrong credentials: pull fails with 401 and the registry saw our user"
-)
 declare -A IMAGE=() DIGEST=() NOTRUN=()
 # Test fixtures: obvious fake values, used only against the loopback registry. Every user
 # below is in the registry's htpasswd with this password; the wrong credentials the plugin
