@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"k8s.io/klog/v2"
 )
 
 // DefaultNoMatchCacheDuration is how long the kubelet may keep the empty answer given
@@ -28,6 +26,22 @@ type Dispatcher struct {
 	NoMatchCacheDuration time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Warnf and Debugf log (klog's Warningf and V(2).Infof in the binary); nil
+	// discards. They are functions rather than klog calls so that this package stays
+	// free of logging machinery for the lean front end's hot path.
+	Warnf, Debugf func(format string, args ...any)
+}
+
+func (d *Dispatcher) warnf(format string, args ...any) {
+	if d.Warnf != nil {
+		d.Warnf(format, args...)
+	}
+}
+
+func (d *Dispatcher) debugf(format string, args ...any) {
+	if d.Debugf != nil {
+		d.Debugf(format, args...)
+	}
 }
 
 // Contribution is one backend's part of an answer.
@@ -77,7 +91,7 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 		if dur == 0 {
 			dur = DefaultNoMatchCacheDuration
 		}
-		klog.V(2).InfoS("No backend serves this registry", "registry", req.Image.Host)
+		d.debugf("No backend serves registry %s", req.Image.Host)
 		return &Answer{Auth: map[string]AuthConfig{}, CacheKeyType: RegistryPluginCacheKeyType, CacheDuration: dur}, nil
 	}
 
@@ -111,7 +125,7 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 		sort.Strings(keys)
 		for _, k := range keys {
 			if _, taken := ans.Auth[k]; taken {
-				klog.V(2).InfoS("Auth key already given by an earlier backend; keeping the earlier credentials", "backend", c.Backend, "key", k)
+				d.debugf("%s: auth key %s already given by an earlier backend; keeping the earlier credentials", c.Backend, k)
 				continue
 			}
 			ans.Auth[k] = c.Result.Auth[k]
@@ -135,7 +149,7 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 		ans.CacheKeyType = RegistryPluginCacheKeyType
 	}
 	if len(errs) > 0 {
-		klog.Warningf("Answering with the backends that succeeded; the kubelet will ask again on the next pull: %s", strings.Join(errs, "; "))
+		d.warnf("Answering with the backends that succeeded; the kubelet will ask again on the next pull: %s", strings.Join(errs, "; "))
 		ans.CacheDuration = 0
 	}
 	return ans, nil

@@ -17,6 +17,8 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/internal/answer"
+	"github.com/imagecred/image-credential-provider/internal/imageref"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/protocol"
 	"github.com/imagecred/image-credential-provider/providers"
@@ -71,7 +73,10 @@ func oneLine(s string) string {
 }
 
 type options struct {
-	cfg         *Config
+	cfg *Config
+	// args are the command-line arguments (argv[0] excluded) in kubelet mode, for the
+	// fingerprint of recorded answers; nil in drop-in mode, which records none.
+	args        []string
 	output      string
 	showSecrets bool
 }
@@ -90,7 +95,7 @@ func runE(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 	}
-	opts := &options{cfg: cfg}
+	opts := &options{cfg: cfg, args: args}
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -100,7 +105,10 @@ func runE(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
 	cfg.addFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	klogFlags.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	for _, name := range []string{"v", "vmodule"} { // klog's file-output flags are of no use to a plugin
+		f := klogFlags.Lookup(name)
+		fs.Var(f.Value, f.Name, f.Usage)
+	}
 
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -193,7 +201,7 @@ func kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ans, err := resolve(opts.cfg, kreq)
+	ans, req, err := resolve(opts.cfg, kreq)
 	if err != nil {
 		return err
 	}
@@ -201,15 +209,38 @@ func kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(out)
-	return err
+	if _, err = stdout.Write(out); err != nil {
+		return err
+	}
+	if opts.args != nil {
+		recordAnswer(opts, kreq, req, ans)
+	}
+	return nil
+}
+
+// recordAnswer keeps ans in the token cache directory under the kubelet's own cache key,
+// so that a later process (after a kubelet restart, or the lean front end
+// image-credential-provider-fast) can replay it for the rest of its cacheDuration.
+func recordAnswer(opts *options, kreq *protocol.Request, req providers.Request, ans *providers.Answer) {
+	areq := answer.Request{APIVersion: kreq.APIVersion, Image: kreq.Image, ServiceAccount: req.ServiceAccount}
+	if !answer.Recordable(areq, ans) {
+		return
+	}
+	s := opts.cfg.cache().get()
+	if s == nil {
+		return
+	}
+	fp := answer.Fingerprint(opts.args, os.Environ(), answer.ConfigBytes(opts.args))
+	if err := s.Put(answer.Key(fp, areq, ans.CacheKeyType), answer.Result(time.Now(), ans)); err != nil {
+		klog.V(2).InfoS("Answer not recorded", "err", err)
+	}
 }
 
 // resolve turns a decoded request into the merged answer of every serving backend.
-func resolve(cfg *Config, kreq *protocol.Request) (*providers.Answer, error) {
-	img, err := providers.ParseImage(kreq.Image)
+func resolve(cfg *Config, kreq *protocol.Request) (*providers.Answer, providers.Request, error) {
+	img, err := imageref.Parse(kreq.Image)
 	if err != nil {
-		return nil, err
+		return nil, providers.Request{}, err
 	}
 	req := providers.Request{Image: img}
 	if kreq.ServiceAccountToken != "" {
@@ -217,11 +248,12 @@ func resolve(cfg *Config, kreq *protocol.Request) (*providers.Answer, error) {
 	}
 	d, err := newDispatcher(cfg)
 	if err != nil {
-		return nil, err
+		return nil, req, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout())
 	defer cancel()
-	return d.Resolve(ctx, req)
+	ans, err := d.Resolve(ctx, req)
+	return ans, req, err
 }
 
 func toProtocol(ans *providers.Answer) *protocol.Response {
@@ -239,7 +271,7 @@ func toProtocol(ans *providers.Answer) *protocol.Response {
 // getCmd shows people what the kubelet would receive for image.
 func getCmd(opts *options, image string, stdout io.Writer) error {
 	kreq := &protocol.Request{APIVersion: protocol.V1, Image: image}
-	ans, err := resolve(opts.cfg, kreq)
+	ans, _, err := resolve(opts.cfg, kreq)
 	if err != nil {
 		return err
 	}
@@ -267,7 +299,7 @@ func getCmd(opts *options, image string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("unknown output format %q: want table or json", opts.output)
 	}
-	img, _ := providers.ParseImage(image)
+	img, _ := imageref.Parse(image)
 	fmt.Fprintf(stdout, "image:          %s\n", img.Repository())
 	if len(ans.Contributions) == 0 {
 		fmt.Fprintf(stdout, "backends:       none serves %s (the kubelet gets an empty answer)\n", img.Host)

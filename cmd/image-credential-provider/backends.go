@@ -1,11 +1,14 @@
 package main
 
 import (
+	"k8s.io/klog/v2"
+
 	"fmt"
-	"io"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -19,7 +22,9 @@ type backend struct {
 // allBackends, in their default order of precedence.
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
+	{name: "ecr", build: func(cfg *Config) (providers.Provider, error) { return ecr.New(cfg.ECR) }},
 	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
+	{name: "acr", build: func(cfg *Config) (providers.Provider, error) { return acr.New(cfg.ACR) }},
 }
 
 func backendNames() []string {
@@ -66,14 +71,9 @@ func newDispatcher(cfg *Config) (*providers.Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &providers.Dispatcher{Providers: ps}, nil
-}
-
-func cacheCmd(opts *options, verb string, stdout io.Writer) error {
-	switch verb {
-	case "list", "purge":
-		return fmt.Errorf("cache %s: the token cache is not built into this binary yet", verb)
-	default:
-		return fmt.Errorf("unknown cache command %q: want list or purge", verb)
+	d := &providers.Dispatcher{Providers: ps, Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
+	if !cfg.Cache.Disabled {
+		d.Cache = cfg.cache()
 	}
+	return d, nil
 }

@@ -10,7 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 )
 
@@ -33,12 +35,17 @@ type Config struct {
 	Cache   CacheConfig      `json:"cache,omitempty"`
 
 	Static dockercfg.Config `json:"static,omitempty"`
+	ECR    ecr.Config       `json:"ecr,omitempty"`
 	GCR    gcr.Config       `json:"gcr,omitempty"`
+	ACR    acr.Config       `json:"acr,omitempty"`
+
+	tokenCache *lazyCache // opened on first use, once per invocation
 }
 
 // CacheConfig configures the on-disk token cache.
 type CacheConfig struct {
-	// Dir holds the cache; default /var/lib/image-credential-provider/cache for root,
+	// Dir holds the cache; default cache.DefaultDir(): $XDG_CACHE_HOME/image-credential-provider
+	// when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache for root,
 	// the user cache dir otherwise.
 	Dir string `json:"dir,omitempty"`
 	// Disabled turns the on-disk cache off.
@@ -90,10 +97,12 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 		c.Timeout = &metav1.Duration{Duration: d}
 		return nil
 	})
-	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: /var/lib/image-credential-provider/cache as root, else the user cache dir)")
+	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider)")
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
+	c.ECR.AddFlags(fs)
 	c.GCR.AddFlags(fs)
+	c.ACR.AddFlags(fs)
 }
 
 // configPath finds --config in args before the flags are parsed, so that the file can
@@ -117,4 +126,12 @@ func configPath(args []string) (string, error) {
 		return args[i+1], nil
 	}
 	return "", nil
+}
+
+// cache is the invocation's token cache, opened on first use.
+func (c *Config) cache() *lazyCache {
+	if c.tokenCache == nil {
+		c.tokenCache = &lazyCache{cfg: c}
+	}
+	return c.tokenCache
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/acr"
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 )
 
@@ -22,13 +25,31 @@ var dropIns = map[string]func(args []string) (*Config, error){
 		setVerbosity(g.Verbosity)
 		return &Config{Backends: []string{"gcr"}, GCR: g}, nil
 	},
+	"ecr-credential-provider": func(args []string) (*Config, error) {
+		e, err := ecr.DropInConfig(args)
+		if err != nil {
+			return nil, err
+		}
+		return &Config{Backends: []string{"ecr"}, ECR: e}, nil
+	},
+	"acr-credential-provider": func(args []string) (*Config, error) {
+		d, err := acr.ParseDropIn(args)
+		if err != nil {
+			return nil, err
+		}
+		setVerbosity(d.Verbosity)
+		return &Config{Backends: []string{"acr"}, ACR: d.Config}, nil
+	},
 }
 
 // runDropIn answers one kubelet request as the plugin named prog.
 func runDropIn(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
 	cfg, err := dropIns[prog](args)
 	if err != nil {
-		return fmt.Errorf("%v (invoked as %s, which takes that plugin's own arguments)", err, prog)
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w (invoked as %s, which takes that plugin's own arguments)", err, prog)
 	}
 	return kubeletMode(&options{cfg: cfg}, stdin, stdout)
 }

@@ -1,8 +1,8 @@
-package providers
+package imageref
 
 import "testing"
 
-func TestParseImage(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in         string
 		host, path string
@@ -25,19 +25,19 @@ func TestParseImage(t *testing.T) {
 		{in: "host:port:5/x", wantErr: true},
 	}
 	for _, tt := range tests {
-		img, err := ParseImage(tt.in)
+		img, err := Parse(tt.in)
 		if tt.wantErr {
 			if err == nil {
-				t.Errorf("ParseImage(%q) = %+v, want error", tt.in, img)
+				t.Errorf("Parse(%q) = %+v, want error", tt.in, img)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("ParseImage(%q): %v", tt.in, err)
+			t.Errorf("Parse(%q): %v", tt.in, err)
 			continue
 		}
 		if img.Host != tt.host || img.Path != tt.path || img.HostName() != tt.hostName {
-			t.Errorf("ParseImage(%q) = host %q path %q hostname %q, want %q %q %q", tt.in, img.Host, img.Path, img.HostName(), tt.host, tt.path, tt.hostName)
+			t.Errorf("Parse(%q) = host %q path %q hostname %q, want %q %q %q", tt.in, img.Host, img.Path, img.HostName(), tt.host, tt.path, tt.hostName)
 		}
 		if img.Repository() != tt.host+"/"+tt.path {
 			t.Errorf("Repository() = %q", img.Repository())
@@ -47,22 +47,22 @@ func TestParseImage(t *testing.T) {
 
 const sha = "0123456789012345678901234567890123456789012345678901234567890123"
 
-func FuzzParseImage(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"nginx", "localhost:5000/a/b:c", "gcr.io/x@sha256:" + sha, "[::1]:5/x", "a..b/c"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		img, err := ParseImage(s)
+		img, err := Parse(s)
 		if err != nil {
 			return
 		}
 		if img.Host == "" || img.Path == "" {
-			t.Fatalf("ParseImage(%q) = %+v: empty host or path", s, img)
+			t.Fatalf("Parse(%q) = %+v: empty host or path", s, img)
 		}
 		// The kubelet sends the repository back to us: it must parse to the same image.
-		again, err := ParseImage(img.Repository())
+		again, err := Parse(img.Repository())
 		if err != nil || again != img {
-			t.Fatalf("ParseImage(%q) = %+v, but its repository %q parses to %+v, %v", s, img, img.Repository(), again, err)
+			t.Fatalf("Parse(%q) = %+v, but its repository %q parses to %+v, %v", s, img, img.Repository(), again, err)
 		}
 	})
 }

@@ -1,0 +1,325 @@
+package main
+
+// Binary-level tests of the on-disk token cache: the built plugin, run as the kubelet
+// runs it, against the loopback Google fake (the simplest token backend).
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
+)
+
+// runPluginNoT runs the plugin like runPlugin but is safe from any goroutine: it
+// reports failures to start in the result instead of through t.
+func runPluginNoT(home string, env []string, stdin string, args ...string) (result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pluginBin, args...)
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}, env...)
+	cmd.Dir = home
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+		err = nil
+	}
+	return r, err
+}
+
+func gcrRequest(image string) string { return request(gcrV1, image) }
+
+// 50 kubelet invocations in parallel that miss the same key make one upstream call;
+// the next invocation is served from the cache with no call at all; `cache list`
+// shows the entry without its token; `cache purge` empties the cache.
+func TestCacheParallelInvocationsMakeOneUpstreamCall(t *testing.T) {
+	f, env := startGoogleFake(t)
+	f.SetDelay(gcpfake.MetadataToken, 300*time.Millisecond) // the misses overlap
+	dir := filepath.Join(t.TempDir(), "cache")
+	args := []string{"--backends=gcr", "--cache-dir", dir}
+	const n = 50
+	results := make([]result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		home := t.TempDir()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runPluginNoT(home, env, gcrRequest("gcr.io/fake-project/app"), args...)
+		}()
+	}
+	wg.Wait()
+	var token string
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		tok, _, d := googleToken(t, f, r, "gcr.io")
+		if token == "" {
+			token = tok
+		}
+		if tok != token {
+			t.Fatalf("run %d got another token", i)
+		}
+		if d < 53*time.Minute || d > 54*time.Minute {
+			t.Errorf("run %d: cacheDuration %v, want about 54m", i, d)
+		}
+	}
+	if c := f.Calls(gcpfake.MetadataToken); c != 1 {
+		t.Fatalf("%d metadata token calls for %d parallel invocations, want 1", c, n)
+	}
+	before := f.TotalCalls()
+
+	r := runPlugin(t, "", env, gcrRequest("gcr.io/fake-project/other"), args...)
+	if tok, _, d := googleToken(t, f, r, "gcr.io"); tok != token || d < 53*time.Minute {
+		t.Fatalf("warm run: another token or cacheDuration %v", d)
+	}
+	if after := f.TotalCalls(); after != before {
+		t.Fatalf("warm run made %d upstream calls", after-before)
+	}
+	if r.stderr != "" {
+		t.Errorf("warm run wrote on stderr: %q", r.stderr)
+	}
+
+	r = runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
+	if r.code != 0 {
+		t.Fatalf("cache list: exit %d %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"BACKEND", "gcr.io", "gcr ", "fresh"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("cache list does not show %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, token) || strings.Contains(r.stdout, "ya29.") {
+		t.Fatalf("cache list shows the token:\n%s", r.stdout)
+	}
+	// One token entry; each run (with its own HOME, so its own fingerprint) also
+	// recorded its answer.
+	tokens := 0
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "fresh") && !strings.Contains(l, "kubelet-answer") {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("%d token entries listed, want 1:\n%s", tokens, r.stdout)
+	}
+
+	r = runPlugin(t, "", nil, "", "cache", "purge", "--cache-dir", dir)
+	if r.code != 0 {
+		t.Fatalf("cache purge: exit %d %s", r.code, r.stderr)
+	}
+	r = runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "empty") {
+		t.Fatalf("cache list after purge: exit %d\n%s", r.code, r.stdout)
+	}
+	r = runPlugin(t, "", env, gcrRequest("gcr.io/fake-project/app"), args...)
+	if tok, _, _ := googleToken(t, f, r, "gcr.io"); tok == token || f.Calls(gcpfake.MetadataToken) != 2 {
+		t.Fatalf("after purge the old token was served (%d token calls)", f.Calls(gcpfake.MetadataToken))
+	}
+}
+
+// A cache directory the plugin must not trust is refused with one warning line, and
+// the pull is still answered (from upstream, every time).
+func TestCacheUnsafeDirFallsBackToNoCache(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string
+	}{
+		{"world-writable", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o777) }, "writable by group or others"},
+		{"group-writable", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o770) }, "writable by group or others"},
+		{"symlink", func(t *testing.T, dir string) {
+			real := dir + ".real"
+			mkdirMode(t, real, 0o700)
+			if err := os.Symlink(real, dir); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a symlink"},
+		{"owned by another user", func(t *testing.T, dir string) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to chown a directory to another user")
+			}
+			mkdirMode(t, dir, 0o700)
+			if err := os.Chown(dir, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, "owned by uid 65534"},
+		{"a file", func(t *testing.T, dir string) { writeFile(t, filepath.Dir(dir), filepath.Base(dir), "") }, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, env := startGoogleFake(t)
+			dir := filepath.Join(t.TempDir(), "cache")
+			tt.setup(t, dir)
+			for i := 1; i <= 2; i++ {
+				r := runPlugin(t, "", env, gcrRequest("gcr.io/p/app"), "--backends=gcr", "--cache-dir", dir)
+				googleToken(t, f, r, "gcr.io")
+				lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+				if len(lines) != 1 || !strings.Contains(lines[0], "without the token cache") || !strings.Contains(lines[0], tt.want) || !strings.Contains(lines[0], dir) {
+					t.Fatalf("stderr %q: want one warning naming %s and %q", r.stderr, dir, tt.want)
+				}
+				if c := f.Calls(gcpfake.MetadataToken); c != i {
+					t.Fatalf("run %d: %d token calls: something was cached", i, c)
+				}
+			}
+			ents, _ := os.ReadDir(dir)
+			if len(ents) != 0 {
+				t.Fatalf("files written into the refused dir: %v", ents)
+			}
+			// cache list and purge refuse it too, with the reason.
+			r := runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("cache list on an unsafe dir: exit %d %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Where the cache lives and how it is turned off: the default dir (an explicit
+// XDG_CACHE_HOME), --cache-dir, the config file's cache section, --no-cache.
+func TestCacheDirSettings(t *testing.T) {
+	cfgFile := func(t *testing.T, section string) string {
+		return writeFile(t, t.TempDir(), "config.yaml", "apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [gcr]\n"+section)
+	}
+	tests := []struct {
+		name      string
+		args      func(t *testing.T, dir string) []string
+		extraEnv  func(dir string) []string
+		wantCache string // relative to dir; "" = nothing cached
+	}{
+		{"default dir under XDG_CACHE_HOME", func(t *testing.T, dir string) []string { return []string{"--backends=gcr"} },
+			func(dir string) []string { return []string{"XDG_CACHE_HOME=" + dir} }, "image-credential-provider"},
+		{"--cache-dir", func(t *testing.T, dir string) []string {
+			return []string{"--backends=gcr", "--cache-dir", filepath.Join(dir, "flag")}
+		}, nil, "flag"},
+		{"config file dir", func(t *testing.T, dir string) []string {
+			return []string{"--config", cfgFile(t, "cache:\n  dir: "+filepath.Join(dir, "file")+"\n")}
+		}, nil, "file"},
+		{"--cache-dir overrides the file", func(t *testing.T, dir string) []string {
+			return []string{"--config", cfgFile(t, "cache:\n  dir: "+filepath.Join(dir, "file")+"\n"), "--cache-dir", filepath.Join(dir, "flag")}
+		}, nil, "flag"},
+		{"--no-cache", func(t *testing.T, dir string) []string {
+			return []string{"--backends=gcr", "--no-cache", "--cache-dir", filepath.Join(dir, "flag")}
+		}, nil, ""},
+		{"config file disabled", func(t *testing.T, dir string) []string {
+			return []string{"--config", cfgFile(t, "cache:\n  disabled: true\n  dir: "+filepath.Join(dir, "file")+"\n")}
+		}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, env := startGoogleFake(t)
+			dir := t.TempDir()
+			if tt.extraEnv != nil {
+				env = append(env, tt.extraEnv(dir)...)
+			}
+			args := tt.args(t, dir)
+			for i := 0; i < 2; i++ {
+				googleToken(t, f, runPlugin(t, "", env, gcrRequest("gcr.io/p/app"), args...), "gcr.io")
+			}
+			wantCalls := 1
+			if tt.wantCache == "" {
+				wantCalls = 2
+				if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+					t.Errorf("cache disabled but %s holds %d files", dir, len(ents))
+				}
+			} else {
+				ents, err := os.ReadDir(filepath.Join(dir, tt.wantCache))
+				if err != nil || len(ents) == 0 {
+					t.Errorf("nothing cached in %s: %v", tt.wantCache, err)
+				}
+			}
+			if c := f.Calls(gcpfake.MetadataToken); c != wantCalls {
+				t.Errorf("%d token calls for 2 runs, want %d", c, wantCalls)
+			}
+		})
+	}
+}
+
+// cache list and purge on a directory that does not exist say so and create nothing.
+func TestCacheCommandsOnMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	for _, verb := range []string{"list", "purge"} {
+		r := runPlugin(t, "", nil, "", "cache", verb, "--cache-dir", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, "does not exist") {
+			t.Errorf("cache %s: exit %d %q %q", verb, r.code, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cache commands created the dir: %v", err)
+	}
+	r := runPlugin(t, "", nil, "", "cache", "frobnicate", "--cache-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "want list or purge") {
+		t.Errorf("cache frobnicate: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// A pull that no token backend serves never touches the cache directory.
+// A static-only pull fetches no token, so the cache holds no token entry; only the
+// answer is recorded (for replay by image-credential-provider-fast), in a private dir,
+// and `cache list` shows it without its password.
+func TestCacheStaticPullRecordsOnlyItsAnswer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	r := runPlugin(t, "", nil, request(gcrV1, "my-registry.example/images/app"), "--backends=static", "--dockercfg", exampleConfig, "--cache-dir", dir)
+	if resp := decodeResponse(t, r); len(resp.Auth) == 0 {
+		t.Fatalf("no static credentials: %+v", resp)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("cache dir: %v, %v", fi, err)
+	}
+	list := runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
+	if list.code != 0 || !strings.Contains(list.stdout, "kubelet-answer") || strings.Contains(list.stdout, "not-a-real-password") {
+		t.Fatalf("cache list: exit %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+	for _, backend := range []string{"static", "gcr", "ecr", "acr"} {
+		if strings.Contains(list.stdout, " "+backend+" ") {
+			t.Fatalf("a token entry for %s after a static-only pull:\n%s", backend, list.stdout)
+		}
+	}
+}
+
+// When the refresh of a stale entry fails, the plugin answers with the cached token
+// (still valid), a short cacheDuration and a warning; once expired it fails.
+func TestCacheServesStaleTokenWhenUpstreamFails(t *testing.T) {
+	f, env := startGoogleFake(t)
+	// 62 s tokens: the minimum safety margin of one minute leaves 2 s of freshness.
+	f.SetTokenLifetimes(62 * time.Second)
+	dir := filepath.Join(t.TempDir(), "cache")
+	args := []string{"--backends=gcr", "--cache-dir", dir}
+	token, _, _ := googleToken(t, f, runPlugin(t, "", env, gcrRequest("gcr.io/p/app"), args...), "gcr.io")
+	time.Sleep(2500 * time.Millisecond)
+	f.FailNext(gcpfake.MetadataToken, 100, 503)
+	r := runPlugin(t, "", env, gcrRequest("gcr.io/p/app"), args...)
+	tok, _, d := googleToken(t, f, r, "gcr.io")
+	if tok != token {
+		t.Fatal("served another token")
+	}
+	if d > time.Minute {
+		t.Errorf("cacheDuration %v for a stale token, want at most 1m", d)
+	}
+	if !strings.Contains(r.stderr, "serving cached credentials") || !strings.Contains(r.stderr, "gcr.io") || strings.Contains(r.stderr, token) {
+		t.Errorf("stderr %q: want a warning naming the registry, without the token", r.stderr)
+	}
+}

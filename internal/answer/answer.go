@@ -1,0 +1,175 @@
+// Package answer keeps the plugin's answers to the kubelet on disk, keyed the way the
+// kubelet keys its own in-memory cache of plugin answers, so that a plugin process
+// started after a kubelet restart (or by a lean front end, see
+// cmd/image-credential-provider-fast) can replay an answer for the rest of the
+// cacheDuration it was given with: exactly what the kubelet would have done had it
+// kept the answer in memory.
+//
+// A recorded answer is only ever replayed to the same plugin configuration: the key
+// holds a fingerprint of the command line, the environment and the config file's
+// bytes, the request's apiVersion, the kubelet's cache key (the image, its registry, or
+// global, as the answer's cacheKeyType says) and, in service-account-token mode, the
+// pod's service account and annotations. It is stored in the token cache directory,
+// with the token cache's protections (0700 dir, 0600 files, checksums, atomic writes).
+package answer
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imagecred/image-credential-provider/providers"
+)
+
+// Backend is the backend name answers are recorded under in the token cache.
+const Backend = "kubelet-answer"
+
+// globalKey is the kubelet's cache key for Global answers.
+const globalKey = "<global>"
+
+// Fingerprint identifies one configuration of the plugin: its arguments (argv[0]
+// excluded), its environment (any variable may change an answer: credentials, endpoints,
+// proxies, the PATH of credential helpers), and the bytes of its config file (nil when
+// none).
+func Fingerprint(args, environ []string, configFile []byte) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	put := func(s string) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	put("icp-answer-fingerprint v1")
+	put("args")
+	for _, a := range args {
+		put(a)
+	}
+	put("env")
+	for _, e := range environ {
+		if strings.HasPrefix(e, "_=") { // set by shells to the command being run
+			continue
+		}
+		put(e)
+	}
+	put("config")
+	put(string(configFile))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ConfigBytes reads the config file named on the command line (--config PATH,
+// --config=PATH, one or two dashes) for Fingerprint; nil when there is none or it
+// cannot be read (the plugin itself then reports the problem).
+func ConfigBytes(args []string) []byte {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return nil
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return nil
+			}
+			val = args[i+1]
+		}
+		b, err := os.ReadFile(val)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	return nil
+}
+
+// Request is what of a kubelet request decides the answer's key.
+type Request struct {
+	APIVersion string
+	// Image exactly as the kubelet sent it (its repoToPull).
+	Image          string
+	ServiceAccount *providers.ServiceAccount
+}
+
+// registry is the kubelet's parseRegistry: the text before the first '/'.
+func registry(image string) string {
+	host, _, _ := strings.Cut(image, "/")
+	return host
+}
+
+// Key is where an answer of cacheKeyType kt to req is recorded.
+func Key(fingerprint string, req Request, kt providers.CacheKeyType) providers.CacheKey {
+	k := providers.CacheKey{Backend: Backend, Scope: kt}
+	switch kt {
+	case providers.ImagePluginCacheKeyType:
+		k.Registry, k.Repo = registry(req.Image), req.Image
+	case providers.RegistryPluginCacheKeyType:
+		k.Registry = registry(req.Image)
+	default:
+		k.Scope = providers.GlobalPluginCacheKeyType
+		k.Repo = globalKey
+	}
+	var id strings.Builder
+	id.WriteString(fingerprint + "|" + req.APIVersion)
+	if sa := req.ServiceAccount; sa != nil {
+		k.SANamespace, k.SAName, k.SAUID = sa.Namespace, sa.Name, sa.UID
+		keys := make([]string, 0, len(sa.Annotations))
+		for a := range sa.Annotations {
+			keys = append(keys, a)
+		}
+		sort.Strings(keys)
+		for _, a := range keys {
+			id.WriteString("|" + a + "=" + sa.Annotations[a])
+		}
+	}
+	k.Identity = id.String()
+	return k
+}
+
+// LookupKeys are the keys to try for req, in the kubelet's own order: the image, its
+// registry, then global.
+func LookupKeys(fingerprint string, req Request) []providers.CacheKey {
+	return []providers.CacheKey{
+		Key(fingerprint, req, providers.ImagePluginCacheKeyType),
+		Key(fingerprint, req, providers.RegistryPluginCacheKeyType),
+		Key(fingerprint, req, providers.GlobalPluginCacheKeyType),
+	}
+}
+
+// Recordable reports whether an answer may be replayed: it has a cacheDuration of at
+// least a second, every backend that serves the image succeeded, and a service
+// account request comes from an identified service account.
+func Recordable(req Request, ans *providers.Answer) bool {
+	if ans.CacheDuration < time.Second {
+		return false
+	}
+	if req.ServiceAccount != nil && !req.ServiceAccount.Identified() {
+		return false
+	}
+	for _, c := range ans.Contributions {
+		if c.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, and
+// never used past the earliest expiry of the credentials in it.
+func Result(now time.Time, ans *providers.Answer) *providers.Result {
+	expiry := now.Add(2*ans.CacheDuration + providers.MinSafetyMargin)
+	for _, c := range ans.Contributions {
+		if c.Result != nil && !c.Result.Expiry.IsZero() && c.Result.Expiry.Before(expiry) {
+			expiry = c.Result.Expiry
+		}
+	}
+	auth := make(map[string]providers.AuthConfig, len(ans.Auth))
+	for k, v := range ans.Auth {
+		auth[k] = v
+	}
+	return &providers.Result{Auth: auth, CacheKeyType: ans.CacheKeyType, CacheDuration: ans.CacheDuration, Expiry: expiry}
+}

@@ -1,0 +1,205 @@
+// Command runner times whole-process invocations of commands side by side.
+//
+//	go run ./test/bench/runner -n 30 -stdin request.json [-env K=V]... \
+//	    -cmd 'floor=/path/to/floor' -cmd 'warm=/path/to/plugin --cache-dir /tmp/c'
+//
+// Each -cmd is NAME=PROGRAM ARGS..., split on white space (no quoting). After one
+// warm-up run of every command, the commands run n times each, interleaved (round r
+// starts at command r mod len, so no command always follows the same one), with the
+// -stdin file on stdin, stdout discarded, and the environment of the runner plus the
+// -env settings. A run that exits non-zero stops the runner with its stderr.
+//
+// For every command it prints the median and 90th percentile wall time, the median
+// peak RSS (the child's rusage ru_maxrss), and the ratio of its median wall and RSS to
+// the first command's.
+//
+// Peak RSS has a floor: Go starts children with vfork, and Linux folds the parent's
+// peak RSS into the child's ru_maxrss at exec, so no child reads below the runner's
+// own peak RSS (printed with the table, about 3 MiB). Only small programs (the floor)
+// are affected; their true figure is at most the one shown.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type command struct {
+	name string
+	argv []string
+	wall []time.Duration
+	rss  []int64 // bytes
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, " ") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func main() {
+	n := flag.Int("n", 30, "measured runs per command")
+	stdin := flag.String("stdin", "", "file fed on every run's stdin (default: empty stdin)")
+	var envs, cmds multi
+	flag.Var(&envs, "env", "K=V added to the commands' environment (repeatable)")
+	flag.Var(&cmds, "cmd", "NAME=PROGRAM ARGS... to measure (repeatable; the first is the reference)")
+	flag.Parse()
+	if err := run(os.Stdout, *n, *stdin, envs, cmds); err != nil {
+		fmt.Fprintln(os.Stderr, "runner:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, n int, stdinPath string, envs, specs []string) error {
+	if n < 1 || len(specs) == 0 {
+		return errors.New("want -n >= 1 and at least one -cmd")
+	}
+	var input []byte
+	if stdinPath != "" {
+		var err error
+		if input, err = os.ReadFile(stdinPath); err != nil {
+			return err
+		}
+	}
+	if err := checkEnv(envs); err != nil {
+		return err
+	}
+	env := append(os.Environ(), envs...)
+	cs, err := parseCommands(specs)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs { // warm-up: page cache, the cache entry, the fakes
+		if _, _, err := once(c, input, env); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < n; r++ {
+		for i := range cs {
+			c := cs[(r+i)%len(cs)]
+			wall, rss, err := once(c, input, env)
+			if err != nil {
+				return err
+			}
+			c.wall = append(c.wall, wall)
+			c.rss = append(c.rss, rss)
+		}
+	}
+	report(w, n, cs)
+	return nil
+}
+
+// checkEnv checks that every -env setting is K=V with a non-empty K.
+func checkEnv(envs []string) error {
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return fmt.Errorf("-env %q: want K=V", e)
+		}
+	}
+	return nil
+}
+
+// parseCommands turns -cmd values (NAME=PROGRAM ARGS..., split on white space) into
+// commands. NAME may not hold white space or a slash, so that a forgotten NAME= in
+// '/bin/prog --flag=x' is an error rather than a command named "/bin/prog --flag".
+func parseCommands(specs []string) ([]*command, error) {
+	var cs []*command
+	seen := map[string]bool{}
+	for _, s := range specs {
+		name, line, ok := strings.Cut(s, "=")
+		argv := strings.Fields(line)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\n/") || len(argv) == 0 {
+			return nil, fmt.Errorf("-cmd %q: want NAME=PROGRAM ARGS", s)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("-cmd %q: name %s used twice", s, name)
+		}
+		seen[name] = true
+		cs = append(cs, &command{name: name, argv: argv})
+	}
+	return cs, nil
+}
+
+// once runs c and returns its wall time and peak RSS.
+func once(c *command, input []byte, env []string) (time.Duration, int64, error) {
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd.Env = env
+	cmd.Stdin = bytes.NewReader(input)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %v\n%s", c.name, err, stderr.Bytes())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: no rusage", c.name)
+	}
+	return wall, ru.Maxrss * 1024, nil // Linux reports KiB
+}
+
+func report(w io.Writer, n int, cs []*command) {
+	fmt.Fprintf(w, "%d runs per command, interleaved, after one warm-up run each\n\n", n)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "command\tmedian wall\tp90 wall\tmedian peak RSS\twall / %s\tRSS / %s\t\n", cs[0].name, cs[0].name)
+	refWall, refRSS := median(cs[0].wall), medianInt(cs[0].rss)
+	for _, c := range cs {
+		mw, mr := median(c.wall), medianInt(c.rss)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%.2fx\t%.2fx\t\n", c.name, ms(mw), ms(percentile(c.wall, 0.9)),
+			float64(mr)/(1<<20), float64(mw)/float64(refWall), float64(mr)/float64(refRSS))
+	}
+	tw.Flush()
+	if hwm := selfHWM(); hwm > 0 {
+		fmt.Fprintf(w, "\npeak RSS floor (the runner's own VmHWM, inherited through vfork): %.1f MiB\n", float64(hwm)/(1<<20))
+	}
+}
+
+// selfHWM is the runner's peak RSS (VmHWM of its memory map, which children started
+// with vfork inherit into their ru_maxrss), in bytes; 0 when unknown.
+func selfHWM() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kib)
+			return kib * 1024
+		}
+	}
+	return 0
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func median(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }
+
+// percentile is the nearest-rank percentile p of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(math.Ceil(float64(len(s))*p)) - 1
+	if i < 0 {
+		i = 0
+	}
+	return s[i]
+}
+
+func medianInt(xs []int64) int64 {
+	s := append([]int64(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)/2]
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
+	"github.com/imagecred/image-credential-provider/test/fake/connectproxy"
+	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
+	"github.com/imagecred/image-credential-provider/test/fake/registry"
+)
+
+// The cloud backends whose fakes run, in order. ECR joins when its fake lands.
+var clouds = []cloud{
+	{name: "gcr", start: startGoogle},
+	{name: "acr", start: startAzure},
+}
+
+// Google: the metadata server, STS and IAM credentials (gcpfake) for the plugin, and a
+// registry that takes only "oauth2accesstoken:<token gcpfake issued and not expired>"
+// through the Docker token flow, answering for Container Registry and Artifact
+// Registry host names.
+func startGoogle(f *Fakes) error {
+	env := f.Env
+	g, err := gcpfake.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	f.onClose(g.Close)
+	valid := func(token string) error {
+		if !g.Valid(token) {
+			return errors.New("not an unexpired access token of the fake Google")
+		}
+		return nil
+	}
+	hosts := []string{"gcr.io", "us.gcr.io", "eu.gcr.io", "us-docker.pkg.dev", "europe-west1-docker.pkg.dev"}
+	if _, err := f.startSite("google", hosts, registry.GoogleAuth(valid), []string{"fake-project/app", "fake-project/repo/app"}); err != nil {
+		return err
+	}
+	env.PluginEnv["GCE_METADATA_HOST"] = g.MetadataHost
+	env.Vars["GCP_METADATA_HOST"] = g.MetadataHost
+	env.Vars["GCP_STS_URL"] = g.STSURL
+	env.Vars["GCP_IAM_URL"] = g.IAMCredentialsURL
+	env.Vars["GCP_PROJECT"] = gcpfake.DefaultProjectID
+	env.Vars["GCP_NODE_SA"] = gcpfake.DefaultEmail
+	env.Vars["GCP_WI_SA"] = "puller@fake-project.iam.gserviceaccount.com"
+	g.AddServiceAccount(env.Vars["GCP_WI_SA"], gcpfake.ScopeCloudPlatform)
+	f.google = g
+	return nil
+}
+
+// Azure: Entra ID, managed identity and the ACR exchange (azurefake) reached by the
+// plugin through a CONNECT proxy (HTTPS_PROXY) with the CA in SSL_CERT_FILE, and a
+// registry that trades only refresh tokens azurefake issued for an access token.
+func startAzure(f *Fakes) error {
+	env := f.Env
+	a, err := azurefake.Start(azurefake.Options{CA: f.ca})
+	if err != nil {
+		return err
+	}
+	f.onClose(a.Close)
+	p, err := connectproxy.Start(a.Addr)
+	if err != nil {
+		return err
+	}
+	f.onClose(func() { _ = p.Close() })
+	hosts := []string{"myacr.azurecr.io", "otheracr.azurecr.io"}
+	valid := func(token string) error {
+		if err := a.ValidateRefreshToken(token); err != nil {
+			return err
+		}
+		svc, ok := a.RefreshTokenService(token)
+		if !ok {
+			return errors.New("refresh token names no registry")
+		}
+		for _, h := range hosts {
+			if strings.EqualFold(svc, h) {
+				return nil
+			}
+		}
+		return fmt.Errorf("refresh token issued for %s, not this registry", svc)
+	}
+	if _, err := f.startSite("acr", hosts, registry.ACRAuth(valid), []string{"team/app", "app"}); err != nil {
+		return err
+	}
+
+	const (
+		miClientID = "ua-conformance"
+		wiClientID = "wi-conformance"
+		wiSubject  = "system:serviceaccount:team-a:acr-puller"
+	)
+	a.AddUserAssignedIdentity(miClientID, "")
+	a.AddFederatedPrincipal("", wiClientID, wiSubject)
+	azureJSON := filepath.Join(f.dir, "azure.json")
+	content := fmt.Sprintf(`{"cloud":"AzurePublicCloud","useManagedIdentityExtension":true,"userAssignedIdentityID":%q,"subscriptionId":"0000","resourceGroup":"rg","tenantId":%q}`,
+		miClientID, azurefake.DefaultTenantID)
+	if err := os.WriteFile(azureJSON, []byte(content), 0o644); err != nil {
+		return err
+	}
+	env.PluginEnv["HTTPS_PROXY"] = p.URL
+	env.PluginEnv["SSL_CERT_FILE"] = env.CAFile
+	env.PluginEnv["IDENTITY_ENDPOINT"] = a.AppServiceEndpoint()
+	env.PluginEnv["IDENTITY_HEADER"] = a.IdentityHeader
+	env.Vars["ACR_AZURE_JSON"] = azureJSON
+	env.Vars["ACR_TENANT"] = azurefake.DefaultTenantID
+	env.Vars["ACR_WI_CLIENT_ID"] = wiClientID
+	env.Vars["ACR_WI_AUDIENCE"] = azurefake.FederatedAudience
+	env.Vars["ACR_USERNAME"] = azurefake.RefreshTokenUsername
+	f.azure = a
+	return nil
+}
