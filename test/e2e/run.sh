@@ -154,6 +154,7 @@ cleanup() {
 		pid=$( { pids_in_our_cgroups; pids_of_our_shims; } | sort -u | tr '\n' ' ')
 		[ -z "${pid// /}" ] && break
 		log "killing leftover processes: $pid"
+		# shellcheck disable=SC2086 # a list of PIDs, split on purpose
 		kill -KILL $pid 2>/dev/null
 		sleep 0.5
 	done
@@ -166,7 +167,7 @@ cleanup() {
 		for mp in $m; do umount "$mp" 2>/dev/null || { [ "$i" = 3 ] && umount -l "$mp"; }; done
 	done
 	# 5. The per-run cgroup root in every hierarchy, deepest first.
-	for mp in $(awk '$3 ~ /^cgroup2?$/ {print $2}' /proc/self/mounts | sort -u); do
+	while read -r mp; do
 		[ -d "$mp$CGROUP_ROOT" ] || continue
 		for i in 1 2 3 4 5; do
 			find "$mp$CGROUP_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -174,7 +175,7 @@ cleanup() {
 			sleep 0.5
 		done
 		[ -d "$mp$CGROUP_ROOT" ] && log "WARNING: could not remove cgroup $mp$CGROUP_ROOT"
-	done
+	done < <(awk '$3 ~ /^cgroup2?$/ {print $2}' /proc/self/mounts | sort -u)
 	# 6. Kernel settings the kubelet rewrote.
 	for k in "${!SAVED_SYSCTL[@]}"; do
 		[ "$(sysctl -n "$k" 2>/dev/null)" = "${SAVED_SYSCTL[$k]}" ] || sysctl -q -w "$k=${SAVED_SYSCTL[$k]}" >/dev/null
@@ -573,14 +574,14 @@ save_sysctls() {
 }
 
 make_cgroup_root() {
-	local mp parent
-	for mp in $(awk '$3 == "cgroup" {print $2}' /proc/self/mounts | sort -u); do
+	local mp
+	while read -r mp; do
 		mkdir -p "$mp$CGROUP_ROOT"
 		if [ -f "$mp/cpuset.cpus" ]; then
 			cat "$mp/cpuset.cpus" >"$mp$CGROUP_ROOT/cpuset.cpus"
 			cat "$mp/cpuset.mems" >"$mp$CGROUP_ROOT/cpuset.mems"
 		fi
-	done
+	done < <(awk '$3 == "cgroup" {print $2}' /proc/self/mounts | sort -u)
 }
 
 start_kubelet() {
@@ -706,14 +707,18 @@ write_provider_config() {
 		provider icp-case4 "$REG/e2e/case4" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
 			--dockercfg "$a/case4.json"
 		if [ -z "${NOTRUN[case3]:-}" ]; then
-			provider icp-case3 "*.dkr.ecr.*.amazonaws.com" --ecr-enabled
+			# The patterns a deployment puts in its kubelet config (ecrhost.MatchImages), so
+			# the kubelet's own validation of every ECR host family is exercised too. The
+			# environment is all the ECR backend gets: the fake's endpoints and static test
+			# keys. No AWS_REGION: the region comes from the image's host. Instance metadata
+			# is off so the credential chain never probes 169.254.169.254.
+			provider_m icp-case3 "$ECR_MATCH" --backends ecr --cache-dir "$RUN/plugin/cache" --v=9
 			cat <<EOF
   env:
-  - {name: AWS_ENDPOINT_URL_ECR, value: "$FAKEAWS_URL"}
-  - {name: AWS_ENDPOINT_URL_STS, value: "$FAKEAWS_URL"}
-  - {name: AWS_REGION, value: "$ECR_REGION"}
-  - {name: AWS_ACCESS_KEY_ID, value: "AKIDE2EFAKEKEY"}
-  - {name: AWS_SECRET_ACCESS_KEY, value: "e2e-fake-secret-key"}
+  - {name: AWS_ENDPOINT_URL_ECR, value: "$FAKEAWS_ECR_URL"}
+  - {name: AWS_ENDPOINT_URL_STS, value: "$FAKEAWS_STS_URL"}
+  - {name: AWS_ACCESS_KEY_ID, value: "$FAKEAWS_KEY_ID"}
+  - {name: AWS_SECRET_ACCESS_KEY, value: "$FAKEAWS_SECRET"}
   - {name: AWS_EC2_METADATA_DISABLED, value: "true"}
 EOF
 		fi
@@ -721,20 +726,50 @@ EOF
 	for p in icp-case1 icp-case2 icp-case3 icp-case4; do make_shim "$p"; done
 }
 
-# provider NAME MATCH ARGS...: one CredentialProviderConfig entry.
+# provider NAME MATCH ARGS...: one CredentialProviderConfig entry with one matchImages pattern.
 provider() {
 	local name=$1 match=$2
 	shift 2
-	printf -- '- name: %s\n  matchImages: ["%s"]\n  defaultCacheDuration: "1m"\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n  args: [%s]\n' \
+	provider_m "$name" "\"$match\"" "$@"
+}
+
+# provider_m NAME PATTERNS ARGS...: PATTERNS is a comma-separated list of quoted patterns.
+provider_m() {
+	local name=$1 match=$2
+	shift 2
+	printf -- '- name: %s\n  matchImages: [%s]\n  defaultCacheDuration: "1m"\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n  args: [%s]\n' \
 		"$name" "$match" "$(printf '"%s", ' "$@" | sed 's/, $//')"
 }
 
-FAKEAWS_URL=
+# The ECR case's loopback AWS fake (test/fake/awsfake/cmd/fakeaws). It answers every
+# GetAuthorizationToken with ECR_TOKEN, a fixed test password the registry's user AWS
+# is given before the kubelet starts; it still verifies every call's SigV4 signature
+# against its static test key, so only the real SDK path with those keys gets the token.
+FAKEAWS_ECR_URL=
+FAKEAWS_STS_URL=
+FAKEAWS_KEY_ID=
+FAKEAWS_SECRET=
 ECR_TOKEN=
+ECR_MATCH=
 start_fakeaws() {
-	# Filled in when test/fake/awsfake/cmd/fakeaws lands: start it, read its URL and the
-	# token it will issue, so the registry user AWS gets that token as password.
-	return 1
+	local out=$LOGS/fakeaws.out
+	# One source for the patterns: the ecrhost.MatchImages literal.
+	ECR_MATCH=$(sed -n '/^var MatchImages = \[\]string{/,/^}/p' "$REPO/ecr/ecrhost/ecrhost.go" | grep -o '"[^"]*"' | paste -sd, - || true)
+	[ -n "$ECR_MATCH" ] || { log "no MatchImages list in ecr/ecrhost/ecrhost.go"; return 1; }
+	# Colons inside on purpose: an ECR password is split at the first colon only.
+	ECR_TOKEN="e2e-ecr-token:$RUN_ID:$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	setsid "$FAKEAWS" -password "$ECR_TOKEN" >"$out" 2>"$LOGS/fakeaws.log" </dev/null 7>&- 8>&- 9>&- &
+	PIDS[fakeaws]=$!
+	wait_for 30 "the AWS fake" grep -x READY "$out" || { log "fakeaws did not start (see $LOGS/fakeaws.log)"; return 1; }
+	FAKEAWS_ECR_URL=$(sed -n 's/^AWS_ENDPOINT_URL_ECR=//p' "$out")
+	FAKEAWS_STS_URL=$(sed -n 's/^AWS_ENDPOINT_URL_STS=//p' "$out")
+	FAKEAWS_KEY_ID=$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$out")
+	FAKEAWS_SECRET=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$out")
+	if [ -z "$FAKEAWS_ECR_URL" ] || [ -z "$FAKEAWS_STS_URL" ] || [ -z "$FAKEAWS_KEY_ID" ] || [ -z "$FAKEAWS_SECRET" ]; then
+		log "fakeaws printed no endpoint or key (see $out)"
+		return 1
+	fi
+	log "AWS fake at $FAKEAWS_ECR_URL"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -778,10 +813,19 @@ registry_not_rejected() { # user
 registry_never_saw() { # user
 	! grep -F "$1" "$LOGS/registry.log" >/dev/null || { echo "registry saw $1, which must not be sent for this image"; return 1; }
 }
+registry_served_as() { # repo host: the registry answered a manifest GET of repo that containerd made for an image named on host (its hosts.toml mirror adds ?ns=host)
+	grep -F "\"GET /v2/$1/manifests/" "$LOGS/registry.log" | grep -F "?ns=$2 HTTP/1.1\" 200 " >/dev/null ||
+		{ echo "registry log has no successful manifest GET of $1 for $2"; return 1; }
+}
 containerd_pulls() { # ref n: containerd saw exactly n PullImage calls for ref (one per credential tried)
 	local got
 	got=$(grep -cF "msg=\"PullImage \\\"$1\\\"\"" "$LOGS/containerd.log" || true)
 	[ "$got" = "$2" ] || { echo "containerd saw $got PullImage calls for $1, want $2"; return 1; }
+}
+fake_calls() { # op n: the AWS fake answered op n times (it prints its counters when stopped)
+	local got
+	got=$(sed -n "s/^fakeaws: $1 calls: //p" "$LOGS/fakeaws.log")
+	[ "$got" = "$2" ] || { echo "the AWS fake answered ${got:-an unknown number of} $1 calls, want $2"; return 1; }
 }
 no_secret_in_logs() { # pass...: secrets never reach the kubelet log or the plugin's stderr
 	local p
@@ -849,7 +893,7 @@ main() {
 	if [ "$plugin_ok" = 0 ]; then
 		for c in "${CASES[@]}"; do NOTRUN[$c]="plugin binary not available"; done
 	fi
-	build_fakeaws && start_fakeaws || NOTRUN[case3]=${NOTRUN[case3]:-"ECR backend fake (test/fake/awsfake/cmd/fakeaws) not available"}
+	build_fakeaws && start_fakeaws || NOTRUN[case3]=${NOTRUN[case3]:-"the AWS fake (test/fake/awsfake/cmd/fakeaws) did not build or start"}
 	log "setup: packages, kubelet, plugin in $((SECONDS - t0))s"
 
 	local t1=$SECONDS
@@ -889,6 +933,10 @@ main() {
 		# Give the failing case's retry a moment so its registry lines are flushed.
 		sleep 1
 	fi
+	# The AWS fake prints its call counters when it stops; every ECR pull is over by now.
+	if [ -n "${PIDS[fakeaws]:-}" ]; then
+		stop_pid fakeaws
+	fi
 
 	for c in "${CASES[@]}"; do
 		if [ -n "${NOTRUN[$c]:-}" ]; then
@@ -921,8 +969,13 @@ main() {
 			"in_containerd ${IMAGE[case3]} ${DIGEST[case3]}" \
 			"kubelet_pulled ${IMAGE[case3]}" \
 			"containerd_pulls ${IMAGE[case3]} 1" \
+			"registry_served_as e2e/case3 $ECR_HOST" \
+			"fake_calls ecr:GetAuthorizationToken 1" \
+			"fake_calls sts:AssumeRole 0" \
+			"fake_calls sts:AssumeRoleWithWebIdentity 0" \
+			"fake_calls unknown 0" \
 			"registry_not_rejected AWS" \
-			"no_secret_in_logs $ECR_TOKEN" ;;
+			"no_secret_in_logs $ECR_TOKEN $FAKEAWS_SECRET" ;;
 		case4) run_checks case4 \
 			"plugin_ran icp-case4 $REG/e2e/case4" \
 			"plugin_answered_user icp-case4 $REG/e2e/case4 case4-user" \
