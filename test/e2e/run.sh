@@ -198,7 +198,6 @@ cleanup() {
 		for c in "${CASES[@]}"; do
 			[ -n "${REPORTED[$c]:-}" ] || report "$c" 0 "not run: the run was aborted (see the log above)"
 		done
-		echo "$PASSED passed, $FAILED failed"
 		[ "$rc" = 0 ] && rc=1
 	fi
 	if [ "$FAILED_ANY" = 1 ] || [ "$rc" != 0 ]; then
@@ -210,6 +209,7 @@ cleanup() {
 	elif [ -z "$(our_mounts)" ]; then
 		rm -rf --one-file-system "$RUN"
 	fi
+	echo "$PASSED passed, $FAILED failed" # last, so it ends the combined output too
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -986,8 +986,7 @@ main() {
 		esac
 	done
 	log "total $((SECONDS - t0))s"
-	echo "$PASSED passed, $FAILED failed"
-	SUMMARY_DONE=1
+	SUMMARY_DONE=1 # the summary line is printed by cleanup, after the teardown
 	[ "$FAILED" = 0 ]
 }
 
