@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/kubelet/pkg/apis/credentialprovider/install"
 
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -254,6 +257,32 @@ func FuzzReplayRequest(f *testing.F) {
 		// With an empty cache nothing is ever replayed, whatever the input.
 		if out, ok := replay([]string{"--cache-dir", dir}, data, time.Now()); ok {
 			t.Fatalf("replayed %q from an empty cache", out)
+		}
+	})
+}
+
+// FuzzCacheDir compares the front end's reading of the cache flags with the flag
+// package's, which the full plugin uses: when both find the cache enabled, they name the
+// same directory, and the front end never uses a cache the flags disable.
+func FuzzCacheDir(f *testing.F) {
+	f.Add("--cache-dir\x00/a\x00--no-cache=false")
+	f.Add("-cache-dir=/b\x00get\x00--cache-dir\x00/c")
+	f.Add("--no-cache\x00--cache-dir=/d")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		got, ok := cacheDir(args, nil)
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		dir := fs.String("cache-dir", "", "")
+		disabled := fs.Bool("no-cache", false, "")
+		if _, err := cliargs.ParseInterleaved(fs, args); err != nil {
+			return // the full plugin refuses these arguments: nothing was recorded
+		}
+		if ok && *disabled {
+			t.Fatalf("cacheDir(%q) = %q, but the flags disable the cache", args, got)
+		}
+		if ok && *dir != "" && got != *dir {
+			t.Fatalf("cacheDir(%q) = %q, the flags say %q", args, got, *dir)
 		}
 	})
 }

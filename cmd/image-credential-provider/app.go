@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/internal/answer"
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/internal/imageref"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/protocol"
@@ -110,7 +111,7 @@ func runE(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
 		fs.Var(f.Value, f.Name, f.Usage)
 	}
 
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cliargs.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
@@ -149,26 +150,6 @@ func parseHelp(fs *flag.FlagSet, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	fs.PrintDefaults()
 	return flag.ErrHelp
-}
-
-// parseInterleaved parses flags wherever they stand among the positional arguments
-// (`get IMAGE -o json` as well as `-o json get IMAGE`).
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 func versionString() string {

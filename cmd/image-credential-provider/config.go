@@ -14,6 +14,7 @@ import (
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/answer"
 )
 
 // The config file's apiVersion and kind.
@@ -108,24 +109,11 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 // configPath finds --config in args before the flags are parsed, so that the file can
 // be loaded first and the other flags override it.
 func configPath(args []string) (string, error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "config" {
-			continue
-		}
-		if hasVal {
-			return val, nil
-		}
-		if i+1 >= len(args) {
-			return "", fmt.Errorf("flag needs an argument: --config")
-		}
-		return args[i+1], nil
+	path, ok := answer.ConfigPath(args)
+	if !ok {
+		return "", fmt.Errorf("flag needs an argument: --config")
 	}
-	return "", nil
+	return path, nil
 }
 
 // cache is the invocation's token cache, opened on first use.

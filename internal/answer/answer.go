@@ -59,32 +59,43 @@ func Fingerprint(args, environ []string, configFile []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// ConfigBytes reads the config file named on the command line (--config PATH,
-// --config=PATH, one or two dashes) for Fingerprint; nil when there is none or it
-// cannot be read (the plugin itself then reports the problem).
-func ConfigBytes(args []string) []byte {
+// ConfigPath finds the config file named on the command line: the first --config PATH
+// or --config=PATH (one or two dashes) before a "--". ok is false when --config is the
+// last argument, with no value.
+func ConfigPath(args []string) (path string, ok bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			return nil
+			break
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if !strings.HasPrefix(a, "-") || name != "config" {
 			continue
 		}
-		if !hasVal {
-			if i+1 >= len(args) {
-				return nil
-			}
-			val = args[i+1]
+		if hasVal {
+			return val, true
 		}
-		b, err := os.ReadFile(val)
-		if err != nil {
-			return nil
+		if i+1 >= len(args) {
+			return "", false
 		}
-		return b
+		return args[i+1], true
 	}
-	return nil
+	return "", true
+}
+
+// ConfigBytes reads the config file named on the command line (see ConfigPath) for
+// Fingerprint; nil when there is none or it cannot be read (the plugin itself then
+// reports the problem).
+func ConfigBytes(args []string) []byte {
+	path, ok := ConfigPath(args)
+	if !ok || path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // Request is what of a kubelet request decides the answer's key.

@@ -2,6 +2,7 @@ package answer
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,57 @@ func TestRecordableAndResult(t *testing.T) {
 	if res := Result(now, ok); !res.Expiry.Equal(now.Add(90 * time.Minute)) {
 		t.Errorf("expiry %v, want the token's", res.Expiry)
 	}
+}
+
+func TestConfigPath(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		path string
+		ok   bool
+	}{
+		{nil, "", true},
+		{[]string{"--backends=gcr"}, "", true},
+		{[]string{"--config", "/etc/a.yaml"}, "/etc/a.yaml", true},
+		{[]string{"-config=/etc/a.yaml", "--config", "/etc/b.yaml"}, "/etc/a.yaml", true},
+		{[]string{"--config"}, "", false},
+		{[]string{"--", "--config", "/etc/a.yaml"}, "", true},
+		{[]string{"get", "--config=x"}, "x", true},
+		{[]string{"config", "x"}, "", true},
+		{[]string{"--configs=x"}, "", true},
+	} {
+		path, ok := ConfigPath(tc.args)
+		if path != tc.path || ok != tc.ok {
+			t.Errorf("ConfigPath(%q) = %q, %v; want %q, %v", tc.args, path, ok, tc.path, tc.ok)
+		}
+	}
+}
+
+// FuzzConfigPath: whatever the arguments, a path found is the value of a --config
+// flag among them, and a missing value is only reported for a trailing --config.
+func FuzzConfigPath(f *testing.F) {
+	f.Add("--config\x00/etc/a.yaml")
+	f.Add("-config=x\x00--\x00--config=y")
+	f.Add("--config")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		path, ok := ConfigPath(args)
+		if !ok {
+			if last := args[len(args)-1]; strings.TrimLeft(last, "-") != "config" || !strings.HasPrefix(last, "-") {
+				t.Fatalf("no value reported for %q", args)
+			}
+			return
+		}
+		if path == "" {
+			return
+		}
+		for i, a := range args {
+			if a == "--" {
+				break
+			}
+			if strings.HasPrefix(a, "-") && (strings.TrimLeft(a, "-") == "config="+path || (strings.TrimLeft(a, "-") == "config" && i+1 < len(args) && args[i+1] == path)) {
+				return
+			}
+		}
+		t.Fatalf("ConfigPath(%q) = %q, not a --config value", args, path)
+	})
 }
