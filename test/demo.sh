@@ -24,7 +24,7 @@ backends=static
 args=(--dockercfg "$WORK/config.json")
 write_docs_config "$WORK/config.json"
 images=(my-registry.example/images/my-image:v1 my-registry.example/images/subpath/my-image:v1 sub.my-registry.example/images/my-image:v1)
-for c in ecr gcr acr; do
+for c in gcr acr ecr; do
   backend_in "$c" && cloud_profile "$c" || continue
   backends+=",$c"
   match+=",$MATCH"

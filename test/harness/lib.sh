@@ -206,25 +206,6 @@ cloud_profile() {
     SA_CHECKS=("/calls?fake=azure&endpoint=aad-token&min=1")
     TOKEN_CALLS="fake=azure&endpoint=exchange"
     ;;
-  ecr)
-    MATCH="*.dkr.ecr.*.amazonaws.com"
-    USERNAME=AWS
-    IMG_A=$AWS_ACCOUNT.dkr.ecr.us-west-2.amazonaws.com/team/app:v1
-    IMG_B=$AWS_ACCOUNT.dkr.ecr.us-west-2.amazonaws.com/app:v1
-    IMG_C=$AWS_ACCOUNT.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1 # another region's registry
-    ARGS=(--backends ecr)
-    FAIL="/aws/fail?endpoint=ecr:GetAuthorizationToken&n=100000&status=500"
-    REPAIR="/aws/fail?endpoint=ecr:GetAuthorizationToken&n=0&status=500"
-    SA_AUDIENCE=sts.amazonaws.com
-    SA_ARGS=(--ecr-require-sa-role) # never the node's credentials for a pod
-    SA_ANNOTATIONS="{eks.amazonaws.com/ecr-role-arn: \"$ECR_WI_ROLE\"}"
-    SA_REQUIRED="[eks.amazonaws.com/ecr-role-arn]"
-    # One web identity exchange for the annotated role, and the ECR token asked for
-    # with that role's session (not the node's identity), for two pulls of the pod.
-    SA_CHECKS=("/calls?fake=aws&endpoint=sts:AssumeRoleWithWebIdentity&role=$ECR_WI_ROLE&min=1&max=1"
-      "/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&identity=$ECR_WI_ROLE&min=1&max=1")
-    TOKEN_CALLS="fake=aws&endpoint=ecr:GetAuthorizationToken"
-    ;;
   *) return 1 ;;
   esac
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
@@ -22,11 +21,7 @@ import (
 //	POST /google/fail?endpoint=E&n=N&status=S gcpfake.FailNext (E: metadata-token, sts, ...)
 //	POST /azure/fail?endpoint=E&n=N&status=S  azurefake.FailNext (E: imds, appservice, aad-token, exchange, ...)
 //	POST /azure/expire-tokens                 every AAD, refresh and access token expires
-//	POST /aws/fail?endpoint=OP&n=N&status=S   awsfake.FailNext (OP: ecr:GetAuthorizationToken, sts:AssumeRoleWithWebIdentity, ...; status 0: throttle)
-//	POST /aws/expire-tokens                   every ECR token issued so far expires
 //	POST /calls?fake=F&endpoint=E&min=N&max=M the calls fake F answered on E (412 outside [N, M])
-//	     &identity=ARN (aws only)             only calls signed by that principal (a user or an assumed role)
-//	     &role=ARN (aws only)                 only AssumeRoleWithWebIdentity requests for that role
 func (f *Fakes) serveAdmin() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,22 +64,12 @@ func (f *Fakes) serveAdmin() (string, error) {
 			f.azure.FailNext(azurefake.Endpoint(ep), n, status)
 		}
 	})
-	mux.HandleFunc("POST /aws/fail", func(w http.ResponseWriter, r *http.Request) {
-		if ep, n, status, ok := knob(w, r); ok && f.aws != nil {
-			f.aws.FailNext(awsfake.Op(ep), n, status)
-		}
-	})
-	mux.HandleFunc("POST /aws/expire-tokens", func(w http.ResponseWriter, r *http.Request) {
-		if f.aws != nil {
-			f.aws.ExpireTokens()
-		}
-	})
 	mux.HandleFunc("POST /azure/expire-tokens", func(w http.ResponseWriter, r *http.Request) {
 		if f.azure != nil {
 			f.azure.ExpireTokens()
 		}
 	})
-	// /calls?fake=aws|google|azure&endpoint=E[&min=N][&max=M]: the number of calls the fake
+	// /calls?fake=google|azure&endpoint=E[&min=N][&max=M]: the number of calls the fake
 	// answered on E so far; 412 when it is below min or above max (scripts assert which
 	// flow the plugin used, or that a cache spared a call).
 	mux.HandleFunc("/calls", func(w http.ResponseWriter, r *http.Request) {
@@ -113,13 +98,9 @@ func (f *Fakes) serveAdmin() (string, error) {
 			if f.azure != nil {
 				n = f.azure.Calls(azurefake.Endpoint(q.Get("endpoint")))
 			}
-		case "aws":
-			if f.aws != nil {
-				n = awsCalls(f.aws, awsfake.Op(q.Get("endpoint")), q.Get("identity"), q.Get("role"))
-			}
 		}
 		if n < 0 {
-			http.Error(w, "unknown fake (or role= on another endpoint than sts:AssumeRoleWithWebIdentity)", http.StatusNotFound)
+			http.Error(w, "unknown fake", http.StatusNotFound)
 			return
 		}
 		if n < min || (max >= 0 && n > max) {
@@ -132,34 +113,6 @@ func (f *Fakes) serveAdmin() (string, error) {
 	go func() { _ = srv.Serve(ln) }()
 	f.onClose(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String(), nil
-}
-
-// awsCalls counts the calls a answered on op; identity (when set) keeps only calls
-// signed by that principal, role (when set) only AssumeRoleWithWebIdentity requests
-// for that role.
-func awsCalls(a *awsfake.Server, op awsfake.Op, identity, role string) int {
-	if role != "" {
-		if op != awsfake.STSAssumeRoleWithWebIdentity {
-			return -1
-		}
-		n := 0
-		for _, r := range a.WebIdentityRequests() {
-			if r.RoleARN == role {
-				n++
-			}
-		}
-		return n
-	}
-	if identity == "" {
-		return a.Calls(op)
-	}
-	n := 0
-	for _, c := range a.CallLog() {
-		if c.Op == op && c.Identity == identity {
-			n++
-		}
-	}
-	return n
 }
 
 // ctl posts to the admin endpoint: fakes ctl URL PATH.

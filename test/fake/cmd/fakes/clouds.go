@@ -7,81 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 	"github.com/imagecred/image-credential-provider/test/fake/connectproxy"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 	"github.com/imagecred/image-credential-provider/test/fake/registry"
 )
 
-// The cloud backends whose fakes run, in order.
+// The cloud backends whose fakes run, in order. ECR joins when its fake lands.
 var clouds = []cloud{
-	{name: "ecr", start: startAWS},
 	{name: "gcr", start: startGoogle},
 	{name: "acr", start: startAzure},
-}
-
-// ECR registries by region: one registry per region, answering for the private
-// registry host names of that region, and taking only "AWS:<token>" where the token is
-// one the fake ECR issued, unexpired, to a call signed for that region (a plugin that
-// asked the wrong region's endpoint gets a token this registry refuses).
-var ecrRegions = []struct {
-	site, region string
-	hosts        []string
-}{
-	{"ecr", "us-west-2", []string{
-		awsfake.DefaultAccount + ".dkr.ecr.us-west-2.amazonaws.com",
-		"210987654321.dkr.ecr.us-west-2.amazonaws.com",
-	}},
-	{"ecr-eu-west-1", "eu-west-1", []string{awsfake.DefaultAccount + ".dkr.ecr.eu-west-1.amazonaws.com"}},
-}
-
-// ECRWebIdentityRole is the role the conformance service account names in its
-// eks.amazonaws.com/ecr-role-arn annotation.
-const ECRWebIdentityRole = "arn:aws:iam::" + awsfake.DefaultAccount + ":role/ecr-puller"
-
-// AWS: ECR, ECR Public and STS (awsfake, plain HTTP on loopback) for the plugin, reached
-// through the SDK's own AWS_ENDPOINT_URL_* settings with the fake's static test
-// credentials, and ECR registries (basic auth "AWS:<token>").
-func startAWS(f *Fakes) error {
-	env := f.Env
-	a, err := awsfake.Listen("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	f.onClose(a.Close)
-	for _, r := range ecrRegions {
-		region := r.region
-		valid := func(token string) error {
-			t, ok := a.Lookup(token)
-			switch {
-			case !ok || !a.Valid(token):
-				return errors.New("not an unexpired authorization token of the fake ECR")
-			case t.Op != awsfake.ECRGetAuthorizationToken:
-				return fmt.Errorf("token issued by %s, not ECR", t.Op)
-			case t.Region != region:
-				return fmt.Errorf("token issued in %s, not %s", t.Region, region)
-			}
-			return nil
-		}
-		if _, err := f.startSite(r.site, r.hosts, registry.ECRAuth(valid), []string{"team/app", "app"}); err != nil {
-			return err
-		}
-	}
-	for _, kv := range a.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env.PluginEnv[k] = v
-	}
-	// Nothing else of the default chain may answer: no shared files, no instance metadata.
-	env.PluginEnv["AWS_EC2_METADATA_DISABLED"] = "true"
-	env.PluginEnv["AWS_CONFIG_FILE"] = filepath.Join(f.dir, "aws-config-absent")
-	env.PluginEnv["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(f.dir, "aws-credentials-absent")
-	env.Vars["AWS_URL"] = a.URL
-	env.Vars["AWS_ACCOUNT"] = awsfake.DefaultAccount
-	env.Vars["AWS_NODE_IDENTITY"] = awsfake.TestIdentity
-	env.Vars["ECR_WI_ROLE"] = ECRWebIdentityRole
-	f.aws = a
-	return nil
 }
 
 // Google: the metadata server, STS and IAM credentials (gcpfake) for the plugin, and a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"net"
 	"net/http"
 	"os"
@@ -13,9 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -29,7 +25,7 @@ func TestStartDescribesReachableSeededRegistries(t *testing.T) {
 	}
 	t.Cleanup(f.Close)
 	env := f.Env
-	if got := strings.Join(env.Backends, ","); got != "acr,ecr,gcr,static" {
+	if got := strings.Join(env.Backends, ","); got != "acr,gcr,static" {
 		t.Errorf("backends %q", got)
 	}
 	pem, err := os.ReadFile(env.CAFile)
@@ -38,7 +34,15 @@ func TestStartDescribesReachableSeededRegistries(t *testing.T) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	tr := resolvingTransport(env, pool)
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := env.Resolve[addr]; ok {
+				addr = to
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
 	cases := []struct {
 		ref, user, passwordVar string
 		registry, image        string
@@ -53,7 +57,6 @@ func TestStartDescribesReachableSeededRegistries(t *testing.T) {
 		{env.Vars["STATIC_PORT_ADDR"] + "/team/app:v1", "port2-user", "PORT2_USER_PASSWORD", "static-port", "", false},
 		{"gcr.io/fake-project/app:v1", "oauth2accesstoken", "not-a-var", "google", "", false}, // no token issued
 		{"myacr.azurecr.io/team/app:v1", "00000000-0000-0000-0000-000000000000", "not-a-var", "acr", "", false},
-		{"123456789012.dkr.ecr.us-west-2.amazonaws.com/team/app:v1", "AWS", "not-a-var", "ecr", "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.ref+" as "+tc.user, func(t *testing.T) {
@@ -73,84 +76,6 @@ func TestStartDescribesReachableSeededRegistries(t *testing.T) {
 				t.Errorf("digest %s, env says %s", desc.Digest, env.Registries[tc.registry].Images[tc.image].Digest)
 			}
 		})
-	}
-}
-
-// resolvingTransport trusts pool and dials the fakes' loopback address for the host
-// names they serve.
-func resolvingTransport(env *Env, pool *x509.CertPool) *http.Transport {
-	return &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if to, ok := env.Resolve[addr]; ok {
-				addr = to
-			}
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}
-}
-
-// ecrToken asks the fake ECR for an authorization token with the real SDK client, signed
-// for region with the credentials of the plugin's environment, and returns the password.
-func ecrToken(t *testing.T, env *Env, region string) string {
-	t.Helper()
-	pe := env.PluginEnv
-	c := ecr.New(ecr.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(pe["AWS_ENDPOINT_URL_ECR"]),
-		Credentials:  credentials.NewStaticCredentialsProvider(pe["AWS_ACCESS_KEY_ID"], pe["AWS_SECRET_ACCESS_KEY"], ""),
-	})
-	out, err := c.GetAuthorizationToken(context.Background(), &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		t.Fatalf("GetAuthorizationToken at the fake: %v", err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, password, _ := strings.Cut(string(raw), ":")
-	if user != "AWS" {
-		t.Fatalf("token user %q", user)
-	}
-	return password
-}
-
-func TestECRRegistriesTakeTheirRegionsLiveTokens(t *testing.T) {
-	f, err := Start(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
-	env := f.Env
-	tr := resolvingTransport(env, f.ca.Pool())
-	west, eu := ecrToken(t, env, "us-west-2"), ecrToken(t, env, "eu-west-1")
-	pull := func(ref, user, password string) error {
-		r, err := name.ParseReference(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = remote.Get(r, remote.WithTransport(tr), remote.WithAuth(&authn.Basic{Username: user, Password: password}))
-		return err
-	}
-	cases := []struct {
-		ref, user, password string
-		ok                  bool
-	}{
-		{"123456789012.dkr.ecr.us-west-2.amazonaws.com/team/app:v1", "AWS", west, true},
-		{"210987654321.dkr.ecr.us-west-2.amazonaws.com/app:latest", "AWS", west, true},
-		{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1", "AWS", eu, true},
-		{"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1", "AWS", west, false}, // another region's token
-		{"123456789012.dkr.ecr.us-west-2.amazonaws.com/team/app:v1", "aws", west, false}, // ECR's username is AWS
-		{"123456789012.dkr.ecr.us-west-2.amazonaws.com/team/app:v1", "AWS", "fake-ecr:1:forged", false},
-	}
-	for _, tc := range cases {
-		if err := pull(tc.ref, tc.user, tc.password); (err == nil) != tc.ok {
-			t.Errorf("%s as %s: error %v, want ok=%v", tc.ref, tc.user, err, tc.ok)
-		}
-	}
-	f.aws.ExpireTokens()
-	if err := pull(cases[0].ref, "AWS", west); err == nil {
-		t.Errorf("an expired token still pulls")
 	}
 }
 
@@ -189,13 +114,6 @@ func TestAdminKnobs(t *testing.T) {
 		{"/google/fail?endpoint=metadata-token&n=1&status=503", 200},
 		{"/google/fail?endpoint=metadata-token", 400},
 		{"/azure/expire-tokens", 200},
-		{"/aws/fail?endpoint=ecr:GetAuthorizationToken&n=1&status=500", 200},
-		{"/aws/fail?endpoint=ecr:GetAuthorizationToken", 400},
-		{"/aws/expire-tokens", 200},
-		{"/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&max=0", 200},
-		{"/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&identity=arn:aws:iam::123456789012:user/fake-node&min=1", 412},
-		{"/calls?fake=aws&endpoint=sts:AssumeRoleWithWebIdentity&role=" + ECRWebIdentityRole + "&max=0", 200},
-		{"/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&role=" + ECRWebIdentityRole, 404},
 		{"/calls?fake=google&endpoint=metadata-token&max=0", 200},
 		{"/calls?fake=google&endpoint=metadata-token&min=1", 412},
 		{"/calls?fake=nope&endpoint=x", 404},
