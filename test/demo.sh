@@ -24,7 +24,7 @@ backends=static
 args=(--dockercfg "$WORK/config.json")
 write_docs_config "$WORK/config.json"
 images=(my-registry.example/images/my-image:v1 my-registry.example/images/subpath/my-image:v1 sub.my-registry.example/images/my-image:v1)
-for c in gcr acr ecr; do
+for c in ecr gcr acr; do
   backend_in "$c" && cloud_profile "$c" || continue
   backends+=",$c"
   match+=",$MATCH"
@@ -35,7 +35,7 @@ for c in gcr acr ecr; do
     fi
     args+=("${ARGS[$i]}")
   done
-  images+=("$IMG_A" "$IMG_C")
+  images+=("$IMG_A" "$IMG_C" "${IMG_EXTRA[@]}")
 done
 
 kubelet_config "$WORK/credential-provider-config.yaml" v1 "$match" "$(plugin_env_yaml)" -- \

@@ -167,12 +167,36 @@ EOF
 DOCS_MATCH="my-registry.example,*.my-registry.example,kubernetes.io,*.kubernetes.io,*.*.kubernetes.io"
 
 # cloud_profile NAME sets: MATCH, USERNAME, IMG_A, IMG_B (same registry as A), IMG_C
-# (another registry), ARGS (plugin args), FAIL and REPAIR (admin paths), SA_AUDIENCE,
-# SA_ARGS, SA_ANNOTATIONS (YAML map), SA_REQUIRED (annotation keys), SA_CHECKS (admin
-# /calls queries proving the token exchange happened), TOKEN_CALLS (the /calls query of
-# the cloud call a plugin cache hit spares). Returns 1 for unknown clouds.
+# (another registry), IMG_EXTRA (more images the demo shows), ARGS (plugin args), FAIL
+# and REPAIR (admin paths), SA_AUDIENCE, SA_ARGS, SA_ANNOTATIONS (YAML map), SA_REQUIRED
+# (annotation keys), SA_CHECKS (admin /calls queries proving the token exchange
+# happened), TOKEN_CALLS (the /calls query of the cloud calls a plugin cache hit
+# spares). Returns 1 for unknown clouds.
 cloud_profile() {
+  IMG_EXTRA=()
   case $1 in
+  ecr)
+    # The patterns the ECR backend documents (ecrhost.MatchImages, exported by the fakes).
+    MATCH=$ECR_MATCH_IMAGES
+    USERNAME=$ECR_USERNAME
+    IMG_A=$AWS_ACCOUNT.dkr.ecr.us-west-2.amazonaws.com/team/app:v1
+    IMG_B=$AWS_ACCOUNT.dkr.ecr.us-west-2.amazonaws.com/app:v1
+    IMG_C=$AWS_ACCOUNT.dkr.ecr.eu-west-1.amazonaws.com/app:v1
+    IMG_EXTRA=(public.ecr.aws/fake-alias/app:v1)
+    ARGS=(--backends ecr)
+    FAIL="/aws/fail?endpoint=ecr:GetAuthorizationToken&n=100000&status=500"
+    REPAIR="/aws/fail?endpoint=ecr:GetAuthorizationToken&n=0&status=500"
+    SA_AUDIENCE=sts.amazonaws.com
+    ECR_SA_ROLE="arn:aws:iam::$AWS_ACCOUNT:role/conformance-ecr-puller"
+    SA_ARGS=(--ecr-require-sa-role)
+    SA_ANNOTATIONS="{eks.amazonaws.com/ecr-role-arn: \"$ECR_SA_ROLE\"}"
+    SA_REQUIRED="[eks.amazonaws.com/ecr-role-arn]"
+    # The pod's token was traded for the annotation's role exactly once, and the ECR
+    # token was asked for as that role exactly once (the second pod hit the cache).
+    SA_CHECKS=("/calls?fake=aws&endpoint=sts:AssumeRoleWithWebIdentity&role=$ECR_SA_ROLE&min=1&max=1"
+      "/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&role=$ECR_SA_ROLE&min=1&max=1")
+    TOKEN_CALLS="fake=aws&endpoint=all"
+    ;;
   gcr)
     MATCH="gcr.io,*.gcr.io,*.pkg.dev"
     USERNAME=oauth2accesstoken

@@ -36,7 +36,7 @@ const (
 )
 
 // Auth is the registry auth a fake registry enforces. Build one with ECRAuth,
-// GoogleAuth, ACRAuth or StaticAuth.
+// ECRPublicAuth, GoogleAuth, ACRAuth or StaticAuth.
 type Auth struct {
 	// Name labels the family in logs and stats ("ecr", "google", "acr", "static").
 	Name   string
@@ -77,6 +77,21 @@ func ECRAuth(valid Validator) Auth {
 		Scheme:  SchemeBasic,
 		Service: "ecr.amazonaws.com",
 		check:   fixedUser(ECRUsername, valid),
+	}
+}
+
+// ECRPublicAuth is Amazon ECR Public's registry auth (public.ecr.aws): the Docker token
+// flow at /token/, where the client presents basic auth "AWS:<password part of an
+// authorization token the fake ECR Public issued>" and gets a bearer. Unlike the real
+// ECR Public, which also serves anonymous pulls, the fake refuses them, so a pull that
+// works proves the plugin's credential was used.
+func ECRPublicAuth(valid Validator) Auth {
+	return Auth{
+		Name:      "ecr-public",
+		Scheme:    SchemeToken,
+		TokenPath: "/token/",
+		Service:   "public.ecr.aws",
+		check:     fixedUser(ECRUsername, valid),
 	}
 }
 

@@ -2,7 +2,8 @@
 // of each cloud, for tests and for the fakes program.
 //
 // A Server is go-containerregistry's in-memory registry (pkg/registry) behind an auth
-// layer: ECRAuth (basic "AWS:<token>"), GoogleAuth (Docker token flow with
+// layer: ECRAuth (basic "AWS:<token>"), ECRPublicAuth (Docker token flow with
+// "AWS:<token>"), GoogleAuth (Docker token flow with
 // "oauth2accesstoken:<access token>"), ACRAuth (refresh token traded at /oauth2/token
 // for an access token) or StaticAuth (fixed users). The cloud fakes plug in a Validator
 // that says whether a token is one they issued and is unexpired; anything else is
@@ -107,7 +108,7 @@ const maxPullsRecorded = 1000
 // Start listens on loopback and serves the registry until Close.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Auth.check == nil {
-		return nil, errors.New("fake registry: Config.Auth is not set (use ECRAuth, GoogleAuth, ACRAuth or StaticAuth)")
+		return nil, errors.New("fake registry: Config.Auth is not set (use ECRAuth, ECRPublicAuth, GoogleAuth, ACRAuth or StaticAuth)")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"

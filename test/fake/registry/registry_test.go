@@ -108,6 +108,10 @@ func TestPullsEnforceEachCloudsAuth(t *testing.T) {
 		{"ecr wrong user", ECRAuth(tok.valid), "team/app", &authn.Basic{Username: "aws", Password: tok.token}, false, 401},
 		{"ecr expired", ECRAuth(tok.valid), "team/app", &authn.Basic{Username: "AWS", Password: tok.token}, true, 401},
 		{"ecr anonymous", ECRAuth(tok.valid), "team/app", authn.Anonymous, false, 401},
+		{"ecr public good", ECRPublicAuth(tok.valid), "alias/app", &authn.Basic{Username: "AWS", Password: tok.token}, false, 0},
+		{"ecr public wrong token", ECRPublicAuth(tok.valid), "alias/app", &authn.Basic{Username: "AWS", Password: "forged"}, false, 401},
+		{"ecr public expired", ECRPublicAuth(tok.valid), "alias/app", &authn.Basic{Username: "AWS", Password: tok.token}, true, 401},
+		{"ecr public anonymous", ECRPublicAuth(tok.valid), "alias/app", authn.Anonymous, false, 401},
 		{"google good", GoogleAuth(tok.valid), "proj/repo/app", &authn.Basic{Username: "oauth2accesstoken", Password: tok.token}, false, 0},
 		{"google wrong token", GoogleAuth(tok.valid), "proj/repo/app", &authn.Basic{Username: "oauth2accesstoken", Password: "forged"}, false, 401},
 		{"google expired", GoogleAuth(tok.valid), "proj/repo/app", &authn.Basic{Username: "oauth2accesstoken", Password: tok.token}, true, 401},
@@ -240,6 +244,7 @@ func TestChallengesNameRealmAndScope(t *testing.T) {
 		want string
 	}{
 		{ECRAuth(tok.valid), "/v2/", `Basic realm="https://HOST/",service="ecr.amazonaws.com"`},
+		{ECRPublicAuth(tok.valid), "/v2/alias/app/manifests/v1", `Bearer realm="https://HOST/token/",service="public.ecr.aws",scope="repository:alias/app:pull"`},
 		{GoogleAuth(tok.valid), "/v2/", `Bearer realm="https://HOST/v2/token",service="HOST"`},
 		{GoogleAuth(tok.valid), "/v2/p/r/app/manifests/v1", `Bearer realm="https://HOST/v2/token",service="HOST",scope="repository:p/r/app:pull"`},
 		{ACRAuth(tok.valid), "/v2/app/blobs/sha256:00", `Bearer realm="https://HOST/oauth2/token",service="HOST",scope="repository:app:pull"`},

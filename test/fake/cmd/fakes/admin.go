@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
@@ -21,6 +22,9 @@ import (
 //	POST /google/fail?endpoint=E&n=N&status=S gcpfake.FailNext (E: metadata-token, sts, ...)
 //	POST /azure/fail?endpoint=E&n=N&status=S  azurefake.FailNext (E: imds, appservice, aad-token, exchange, ...)
 //	POST /azure/expire-tokens                 every AAD, refresh and access token expires
+//	POST /aws/fail?endpoint=E&n=N&status=S    awsfake.FailNext (E: ecr:GetAuthorizationToken, sts:AssumeRoleWithWebIdentity, ...)
+//	POST /aws/throttle?endpoint=E&n=N         awsfake.ThrottleNext
+//	POST /aws/expire-tokens                   every ECR and ECR Public token expires
 //	POST /calls?fake=F&endpoint=E&min=N&max=M the calls fake F answered on E (412 outside [N, M])
 func (f *Fakes) serveAdmin() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,9 +73,31 @@ func (f *Fakes) serveAdmin() (string, error) {
 			f.azure.ExpireTokens()
 		}
 	})
-	// /calls?fake=google|azure&endpoint=E[&min=N][&max=M]: the number of calls the fake
-	// answered on E so far; 412 when it is below min or above max (scripts assert which
-	// flow the plugin used, or that a cache spared a call).
+	mux.HandleFunc("POST /aws/fail", func(w http.ResponseWriter, r *http.Request) {
+		if ep, n, status, ok := knob(w, r); ok && f.aws != nil {
+			f.aws.FailNext(awsfake.Op(ep), n, status)
+		}
+	})
+	mux.HandleFunc("POST /aws/throttle", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.URL.Query().Get("n"))
+		if err != nil || r.URL.Query().Get("endpoint") == "" {
+			http.Error(w, "want endpoint and n", http.StatusBadRequest)
+			return
+		}
+		if f.aws != nil {
+			f.aws.ThrottleNext(awsfake.Op(r.URL.Query().Get("endpoint")), n)
+		}
+	})
+	mux.HandleFunc("POST /aws/expire-tokens", func(w http.ResponseWriter, r *http.Request) {
+		if f.aws != nil {
+			f.aws.ExpireTokens()
+		}
+	})
+	// /calls?fake=google|azure|aws&endpoint=E[&min=N][&max=M]: the number of calls the
+	// fake answered on E so far; 412 when it is below min or above max (scripts assert
+	// which flow the plugin used, or that a cache spared a call). For aws, endpoint
+	// "all" counts every call, and role=ARN counts only the calls made as that role
+	// (sts:AssumeRoleWithWebIdentity: the calls asking for it).
 	mux.HandleFunc("/calls", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		min, max := 0, -1
@@ -98,6 +124,10 @@ func (f *Fakes) serveAdmin() (string, error) {
 			if f.azure != nil {
 				n = f.azure.Calls(azurefake.Endpoint(q.Get("endpoint")))
 			}
+		case "aws":
+			if f.aws != nil {
+				n = awsCalls(f.aws, awsfake.Op(q.Get("endpoint")), q.Get("role"))
+			}
 		}
 		if n < 0 {
 			http.Error(w, "unknown fake", http.StatusNotFound)
@@ -113,6 +143,32 @@ func (f *Fakes) serveAdmin() (string, error) {
 	go func() { _ = srv.Serve(ln) }()
 	f.onClose(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String(), nil
+}
+
+// awsCalls counts the calls of op ("all": any) made as role ("": by anyone). The role
+// of an sts:AssumeRoleWithWebIdentity call is the one it asked for.
+func awsCalls(a *awsfake.Server, op awsfake.Op, role string) int {
+	if role == "" {
+		if op == "all" {
+			return a.TotalCalls()
+		}
+		return a.Calls(op)
+	}
+	n := 0
+	if op == awsfake.STSAssumeRoleWithWebIdentity {
+		for _, r := range a.WebIdentityRequests() {
+			if r.RoleARN == role {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range a.CallLog() {
+		if (op == "all" || c.Op == op) && c.Identity == role {
+			n++
+		}
+	}
+	return n
 }
 
 // ctl posts to the admin endpoint: fakes ctl URL PATH.

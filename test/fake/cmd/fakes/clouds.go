@@ -7,16 +7,97 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
+	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 	"github.com/imagecred/image-credential-provider/test/fake/connectproxy"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 	"github.com/imagecred/image-credential-provider/test/fake/registry"
 )
 
-// The cloud backends whose fakes run, in order. ECR joins when its fake lands.
+// The cloud backends whose fakes run, in order.
 var clouds = []cloud{
+	{name: "ecr", start: startAWS},
 	{name: "gcr", start: startGoogle},
 	{name: "acr", start: startAzure},
+}
+
+// ECR registries of the fakes: one registry per region, each taking only tokens the
+// fake issued for that region, so a pull proves the plugin asked the region of the
+// image's host. The us-west-2 registry also answers for its FIPS and dual-stack names.
+var ecrSites = []struct {
+	name, region string
+	hosts        []string
+	repos        []string
+}{
+	{"ecr-us-west-2", "us-west-2", []string{
+		awsfake.DefaultAccount + ".dkr.ecr.us-west-2.amazonaws.com",
+		awsfake.DefaultAccount + ".dkr.ecr-fips.us-west-2.amazonaws.com",
+		awsfake.DefaultAccount + ".dkr-ecr.us-west-2.on.aws",
+	}, []string{"team/app", "app"}},
+	{"ecr-eu-west-1", "eu-west-1", []string{awsfake.DefaultAccount + ".dkr.ecr.eu-west-1.amazonaws.com"}, []string{"app"}},
+	{"ecr-cn-north-1", "cn-north-1", []string{awsfake.DefaultAccount + ".dkr.ecr.cn-north-1.amazonaws.com.cn"}, []string{"app"}},
+}
+
+// AWS: ECR, ECR Public and STS (awsfake) reached by the plugin through the SDK's own
+// endpoint settings (AWS_ENDPOINT_URL_ECR, _ECR_PUBLIC, _STS) with the fake's static
+// test credentials; ECR registries that take only basic auth "AWS:<token>" for an
+// unexpired token the fake ECR issued in the registry's region, and an ECR Public
+// registry (public.ecr.aws, ecr-public.aws.com) that takes only ECR Public tokens
+// through the Docker token flow.
+func startAWS(f *Fakes) error {
+	env := f.Env
+	a, err := awsfake.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	f.onClose(a.Close)
+	valid := func(op awsfake.Op, region string) registry.Validator {
+		return func(password string) error {
+			t, ok := a.Lookup(password)
+			switch {
+			case !ok:
+				return errors.New("not a token the fake AWS issued")
+			case !a.Valid(password):
+				return errors.New("token expired")
+			case t.Op != op:
+				return fmt.Errorf("token issued by %s, not %s", t.Op, op)
+			case t.Region != region:
+				return fmt.Errorf("token issued in %s, not %s", t.Region, region)
+			}
+			return nil
+		}
+	}
+	for _, s := range ecrSites {
+		if _, err := f.startSite(s.name, s.hosts, registry.ECRAuth(valid(awsfake.ECRGetAuthorizationToken, s.region)), s.repos); err != nil {
+			return err
+		}
+	}
+	if _, err := f.startSite("ecr-public", []string{"public.ecr.aws", "ecr-public.aws.com"},
+		registry.ECRPublicAuth(valid(awsfake.ECRPublicGetAuthorizationToken, "us-east-1")), []string{"fake-alias/app"}); err != nil {
+		return err
+	}
+	// Nothing from the machine's own AWS setup may reach the plugin: no shared files,
+	// no instance metadata; only the fake's static key.
+	empty := filepath.Join(f.dir, "aws-empty-config")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		return err
+	}
+	for _, kv := range a.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env.PluginEnv[k] = v
+	}
+	env.PluginEnv["AWS_CONFIG_FILE"] = empty
+	env.PluginEnv["AWS_SHARED_CREDENTIALS_FILE"] = empty
+	env.PluginEnv["AWS_EC2_METADATA_DISABLED"] = "true"
+	env.Vars["AWS_ACCOUNT"] = awsfake.DefaultAccount
+	env.Vars["AWS_URL"] = a.URL
+	env.Vars["ECR_USERNAME"] = registry.ECRUsername
+	// The kubelet matchImages patterns the ECR backend documents (ecrhost.MatchImages),
+	// comma-separated, for scripts writing a kubelet CredentialProviderConfig.
+	env.Vars["ECR_MATCH_IMAGES"] = strings.Join(ecrhost.MatchImages, ",")
+	f.aws = a
+	return nil
 }
 
 // Google: the metadata server, STS and IAM credentials (gcpfake) for the plugin, and a

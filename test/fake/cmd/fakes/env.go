@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 	"github.com/imagecred/image-credential-provider/test/fake/registry"
@@ -90,6 +91,7 @@ type Fakes struct {
 	closers   []func()
 
 	registries map[string]*registry.Server
+	aws        *awsfake.Server
 	google     *gcpfake.Server
 	azure      *azurefake.Server
 }

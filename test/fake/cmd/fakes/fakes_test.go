@@ -25,7 +25,7 @@ func TestStartDescribesReachableSeededRegistries(t *testing.T) {
 	}
 	t.Cleanup(f.Close)
 	env := f.Env
-	if got := strings.Join(env.Backends, ","); got != "acr,gcr,static" {
+	if got := strings.Join(env.Backends, ","); got != "acr,ecr,gcr,static" {
 		t.Errorf("backends %q", got)
 	}
 	pem, err := os.ReadFile(env.CAFile)
@@ -117,6 +117,13 @@ func TestAdminKnobs(t *testing.T) {
 		{"/calls?fake=google&endpoint=metadata-token&max=0", 200},
 		{"/calls?fake=google&endpoint=metadata-token&min=1", 412},
 		{"/calls?fake=nope&endpoint=x", 404},
+		{"/aws/fail?endpoint=ecr:GetAuthorizationToken&n=1&status=500", 200},
+		{"/aws/fail?endpoint=ecr:GetAuthorizationToken&n=1", 400},
+		{"/aws/throttle?endpoint=sts:AssumeRoleWithWebIdentity&n=1", 200},
+		{"/aws/expire-tokens", 200},
+		{"/calls?fake=aws&endpoint=all&max=0", 200},
+		{"/calls?fake=aws&endpoint=ecr:GetAuthorizationToken&min=1", 412},
+		{"/calls?fake=aws&endpoint=sts:AssumeRoleWithWebIdentity&role=arn:aws:iam::123456789012:role/r&max=0", 200},
 	}
 	for _, tc := range cases {
 		resp, err := http.Post(url+tc.path, "text/plain", nil)
