@@ -35,7 +35,14 @@ const maxRequest = 1 << 20
 // binEnv names the full plugin binary when it is not next to this one.
 const binEnv = "IMAGE_CREDENTIAL_PROVIDER_BIN"
 
+// dropIns are the names under which the full plugin stands in for another plugin. The
+// front end replays nothing under them: it runs the full plugin under the same name.
+var dropIns = map[string]bool{"ecr-credential-provider": true, "auth-provider-gcp": true, "acr-credential-provider": true}
+
 func main() {
+	if prog := filepath.Base(os.Args[0]); dropIns[prog] {
+		os.Exit(delegate(prog, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -49,7 +56,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	return delegate(args, io.MultiReader(bytes.NewReader(data), stdin), stdout, stderr)
+	return delegate("", args, io.MultiReader(bytes.NewReader(data), stdin), stdout, stderr)
 }
 
 // request is the part of a CredentialProviderRequest the replay needs.
@@ -195,11 +202,15 @@ func fullPlugin() (string, error) {
 	return filepath.Join(filepath.Dir(self), "image-credential-provider"), nil
 }
 
-// delegate runs the full plugin with our arguments, environment and stdin.
-func delegate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// delegate runs the full plugin with our arguments, environment and stdin; as, when
+// set, is the name it runs under (its argv[0]), which picks a drop-in mode.
+func delegate(as string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bin, err := fullPlugin()
 	if err == nil {
 		cmd := exec.Command(bin, args...)
+		if as != "" {
+			cmd.Args[0] = as
+		}
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // the kubelet kills us at its timeout
 		err = cmd.Run()

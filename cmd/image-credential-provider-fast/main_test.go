@@ -286,3 +286,18 @@ func FuzzCacheDir(f *testing.F) {
 		}
 	})
 }
+
+// Installed under a drop-in name, the front end runs the full plugin under that name
+// (its drop-in mode, with that plugin's arguments) and replays nothing.
+func TestDropInNamesRunTheFullPluginUnderTheirName(t *testing.T) {
+	dir := ownBinDir(t)
+	for name := range dropIns {
+		if err := os.Symlink("image-credential-provider-fast", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		r := runBin(t, dir, name, req("credentialprovider.kubelet.k8s.io/v1", "a.example/b"), nil, "--not-a-flag-of-any-plugin")
+		if r.code != 1 || !strings.Contains(r.stderr, "invoked as "+name) {
+			t.Errorf("%s: exit %d, stderr %q; want the full plugin's drop-in error", name, r.code, r.stderr)
+		}
+	}
+}
