@@ -2,8 +2,12 @@ package acr
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
+
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 )
@@ -39,6 +43,13 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 	}
 	s.AddCertificatePrincipal(tenant, "sp-cert", cert)
 	certPath := writeFile(t, "sp.pem", string(certPEM))
+	const pfxPassword = "pfx-password-do-not-leak"
+	pfxPEM, pfxCert, err := azurefake.NewClientCertificate("sp-pfx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddCertificatePrincipal(tenant, "sp-pfx", pfxCert)
+	pfxPath := writeFile(t, "sp.pfx", string(pkcs12File(t, pfxPEM, pfxPassword)))
 	s.AddFederatedPrincipal(tenant, "wi-env", "system:serviceaccount:kube-system:node-puller")
 	s.AddFederatedPrincipal(tenant, "wi-file", "system:serviceaccount:kube-system:node-puller")
 	tokenFile := writeFile(t, "token", azurefake.ServiceAccountToken("kube-system", "node-puller", "u1", azurefake.FederatedAudience))
@@ -102,6 +113,10 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-cert","aadClientCertPath":"` + certPath + `"}`,
 			wantEndpoint: azurefake.AADToken, wantMethod: "client_certificate", wantClientID: "sp-cert", wantTenant: tenant, wantHost: "login.microsoftonline.com",
 			wantIdentity: "cert=" + certPath},
+		{name: "service principal with a password-protected PKCS#12 certificate",
+			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-pfx","aadClientCertPath":"` + pfxPath + `","aadClientCertPassword":"` + pfxPassword + `"}`,
+			wantEndpoint: azurefake.AADToken, wantMethod: "client_certificate", wantClientID: "sp-pfx", wantTenant: tenant, wantHost: "login.microsoftonline.com",
+			wantIdentity: "cert=" + pfxPath},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +157,7 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 			if scope != "Registry" || !strings.Contains(idKey, tt.wantIdentity) {
 				t.Errorf("CacheIdentity %q (%s), want it to contain %q", idKey, scope, tt.wantIdentity)
 			}
-			if strings.Contains(idKey, spSecret) {
+			if strings.Contains(idKey, spSecret) || strings.Contains(idKey, pfxPassword) {
 				t.Error("CacheIdentity contains the secret")
 			}
 		})
@@ -178,5 +193,60 @@ func TestResolveNodeErrors(t *testing.T) {
 				t.Fatalf("%d token requests for an unusable identity", n)
 			}
 		})
+	}
+}
+
+// pkcs12File turns NewClientCertificate's PEM (key and certificate) into a PKCS#12 file
+// protected by password, in the legacy encryption Azure tooling and
+// azidentity.ParseCertificates read.
+func pkcs12File(t *testing.T, pemData []byte, password string) []byte {
+	t.Helper()
+	var key any
+	var cert *x509.Certificate
+	for rest := pemData; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		var err error
+		switch b.Type {
+		case "CERTIFICATE":
+			cert, err = x509.ParseCertificate(b.Bytes)
+		case "PRIVATE KEY":
+			key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if key == nil || cert == nil {
+		t.Fatal("NewClientCertificate gave no key or no certificate")
+	}
+	pfx, err := pkcs12.LegacyDES.Encode(key, cert, nil, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pfx
+}
+
+// A PKCS#12 file with the wrong password is an error naming the file, never the password.
+func TestPKCS12WrongPassword(t *testing.T) {
+	s := startFake(t, azurefake.Options{})
+	certPEM, cert, err := azurefake.NewClientCertificate("sp-pfx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddCertificatePrincipal("tenant-sp", "sp-pfx", cert)
+	pfxPath := writeFile(t, "sp.pfx", string(pkcs12File(t, certPEM, "the-right-password")))
+	const wrong = "a-wrong-password-do-not-leak"
+	cfg := Config{AzureConfig: writeFile(t, "azure.json",
+		`{"tenantId":"tenant-sp","aadClientId":"sp-pfx","aadClientCertPath":"`+pfxPath+`","aadClientCertPassword":"`+wrong+`"}`)}
+	p := newProvider(t, s, cfg, nil)
+	_, err = p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
+	if err == nil || !strings.Contains(err.Error(), pfxPath) || !strings.Contains(err.Error(), "myacr.azurecr.io") || strings.Contains(err.Error(), wrong) {
+		t.Fatalf("err = %v, want one naming the certificate file and the registry, without the password", err)
+	}
+	if n := s.Calls(azurefake.AADToken); n != 0 {
+		t.Errorf("%d AAD token calls with an unreadable certificate", n)
 	}
 }
