@@ -13,7 +13,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +25,9 @@ import (
 
 	"github.com/imagecred/image-credential-provider/cache"
 	"github.com/imagecred/image-credential-provider/internal/answer"
+	"github.com/imagecred/image-credential-provider/internal/protocol"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// maxRequest matches the full plugin's limit on stdin.
-const maxRequest = 1 << 20
 
 // binEnv names the full plugin binary when it is not next to this one.
 const binEnv = "IMAGE_CREDENTIAL_PROVIDER_BIN"
@@ -47,8 +44,8 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	data, err := io.ReadAll(io.LimitReader(stdin, maxRequest+1))
-	if err == nil && len(data) <= maxRequest {
+	data, err := io.ReadAll(io.LimitReader(stdin, protocol.MaxRequestBytes+1))
+	if err == nil && len(data) <= protocol.MaxRequestBytes {
 		if out, ok := replay(args, data, time.Now()); ok {
 			if _, err := stdout.Write(out); err == nil {
 				return 0
@@ -59,26 +56,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return delegate("", args, io.MultiReader(bytes.NewReader(data), stdin), stdout, stderr)
 }
 
-// request is the part of a CredentialProviderRequest the replay needs.
-type request struct {
-	Kind                      string            `json:"kind"`
-	APIVersion                string            `json:"apiVersion"`
-	Image                     string            `json:"image"`
-	ServiceAccountToken       string            `json:"serviceAccountToken"`
-	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations"`
-}
-
-var apiVersions = map[string]bool{
-	"credentialprovider.kubelet.k8s.io/v1":       true,
-	"credentialprovider.kubelet.k8s.io/v1beta1":  true,
-	"credentialprovider.kubelet.k8s.io/v1alpha1": true,
-}
-
 // replay answers the request from a recorded answer; ok is false on any doubt.
 func replay(args []string, data []byte, now time.Time) (out []byte, ok bool) {
-	var req request
-	if json.Unmarshal(data, &req) != nil || req.Kind != "CredentialProviderRequest" || !apiVersions[req.APIVersion] ||
-		req.Image == "" || strings.TrimSpace(req.Image) != req.Image {
+	req, err := protocol.DecodeRequest(data)
+	if err != nil {
 		return nil, false
 	}
 	areq := answer.Request{APIVersion: req.APIVersion, Image: req.Image}
@@ -119,21 +100,13 @@ func replay(args []string, data []byte, now time.Time) (out []byte, ok bool) {
 	return nil, false
 }
 
-// response is a CredentialProviderResponse as the kubelet's strict decoder wants it.
-type response struct {
-	Kind          string                          `json:"kind"`
-	APIVersion    string                          `json:"apiVersion"`
-	CacheKeyType  string                          `json:"cacheKeyType"`
-	CacheDuration string                          `json:"cacheDuration"`
-	Auth          map[string]providers.AuthConfig `json:"auth,omitempty"`
-}
-
+// encode answers the request with a recorded result, kept for d more.
 func encode(apiVersion string, res *providers.Result, d time.Duration) ([]byte, error) {
-	b, err := json.Marshal(response{
-		Kind: "CredentialProviderResponse", APIVersion: apiVersion,
-		CacheKeyType: string(res.CacheKeyType), CacheDuration: d.String(), Auth: res.Auth,
-	})
-	return append(b, '\n'), err
+	resp := &protocol.Response{CacheKeyType: string(res.CacheKeyType), CacheDuration: d, Auth: make(map[string]protocol.AuthConfig, len(res.Auth))}
+	for k, a := range res.Auth {
+		resp.Auth[k] = protocol.AuthConfig{Username: a.Username, Password: a.Password}
+	}
+	return protocol.EncodeResponse(apiVersion, resp)
 }
 
 // cacheDir is the token cache directory the full plugin would use with these args:

@@ -1,6 +1,11 @@
 // Package protocol reads the kubelet's CredentialProviderRequest and writes the
-// CredentialProviderResponse, in any of the API versions the kubelet speaks, using the
-// kubelet's own API types.
+// CredentialProviderResponse, in any of the API versions the kubelet speaks.
+//
+// Guarantees, checked in its tests against the k8s.io/kubelet API types: a request is
+// read as decoding it into the kubelet's type of its apiVersion would read it, and every
+// response it writes is accepted by the kubelet's strict decoder with the same values.
+// It links only the standard library (encoding/json on local types), so that every
+// binary the kubelet runs can afford it: no API machinery is initialized at start-up.
 package protocol
 
 import (
@@ -11,11 +16,9 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	v1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
-	"k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
-	"k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
 // Group is the API group of requests and responses.
@@ -28,6 +31,12 @@ const (
 	V1alpha1 = Group + "/v1alpha1"
 )
 
+// The kinds of the two objects.
+const (
+	requestKind  = "CredentialProviderRequest"
+	responseKind = "CredentialProviderResponse"
+)
+
 // MaxRequestBytes bounds what is read from stdin. A real request is a few hundred bytes
 // (a few KiB with a service account token).
 const MaxRequestBytes = 1 << 20
@@ -35,11 +44,12 @@ const MaxRequestBytes = 1 << 20
 // Request is a decoded CredentialProviderRequest, whatever its API version.
 type Request struct {
 	APIVersion string
-	// Image as the kubelet sent it (normally the repository without tag or digest).
+	// Image as the kubelet sent it (normally the repository without tag or digest),
+	// without surrounding white space.
 	Image string
 	// ServiceAccountToken is set only in service-account-token mode (v1). Secret.
 	ServiceAccountToken string
-	// ServiceAccountAnnotations are the annotations the kubelet chose to pass on.
+	// ServiceAccountAnnotations are the annotations the kubelet chose to pass on (v1).
 	ServiceAccountAnnotations map[string]string
 }
 
@@ -51,9 +61,13 @@ type AuthConfig struct {
 
 // Response is what the plugin answers, before it is encoded in the request's version.
 type Response struct {
-	CacheKeyType  string
+	// CacheKeyType is "Image", "Registry" or "Global".
+	CacheKeyType string
+	// CacheDuration is how long the kubelet may keep the answer; zero (or negative)
+	// tells it not to keep it.
 	CacheDuration time.Duration
-	Auth          map[string]AuthConfig
+	// Auth maps the kubelet's match patterns to credentials.
+	Auth map[string]AuthConfig
 }
 
 // ReadRequest reads all of r (at most MaxRequestBytes) and decodes it.
@@ -68,41 +82,61 @@ func ReadRequest(r io.Reader) (*Request, error) {
 	return DecodeRequest(data)
 }
 
+// typeMeta is the kind and apiVersion every object carries.
+type typeMeta struct {
+	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// requestV1 has the fields of a v1 CredentialProviderRequest.
+type requestV1 struct {
+	Image                     string            `json:"image"`
+	ServiceAccountToken       string            `json:"serviceAccountToken,omitempty"`
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
+}
+
+// requestV1beta1 has the fields of a v1beta1 or v1alpha1 CredentialProviderRequest:
+// the image only (anything else, a token included, is an unknown field there).
+type requestV1beta1 struct {
+	Image string `json:"image"`
+}
+
 // DecodeRequest decodes one CredentialProviderRequest. Unknown fields are tolerated (a
-// newer kubelet may add some); the kind, apiVersion and image are checked.
+// newer kubelet may add some); the kind, apiVersion and image are checked: the kind must
+// be CredentialProviderRequest, the apiVersion one of Versions, and the image must not be
+// empty once surrounding white space is removed. The fields of the request are read as
+// decoding it with encoding/json into the kubelet's own type of that apiVersion reads
+// them. Errors never quote the request (it may hold a service account token) beyond its
+// kind and apiVersion.
 func DecodeRequest(data []byte) (*Request, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty request on stdin: expected a CredentialProviderRequest in JSON")
 	}
-	var tm metav1.TypeMeta
+	var tm typeMeta
 	if err := json.Unmarshal(data, &tm); err != nil {
 		return nil, fmt.Errorf("malformed CredentialProviderRequest: %s", jsonError(err))
 	}
-	if tm.Kind != "CredentialProviderRequest" {
+	if tm.Kind != requestKind {
 		if tm.Kind == "" {
 			return nil, errors.New(`request has no kind: expected "CredentialProviderRequest"`)
 		}
-		return nil, fmt.Errorf("request kind is %q: expected \"CredentialProviderRequest\"", tm.Kind)
+		return nil, fmt.Errorf(`request kind is %s: expected "CredentialProviderRequest"`, quote.String(tm.Kind))
 	}
 	req := &Request{APIVersion: tm.APIVersion}
 	var err error
 	switch tm.APIVersion {
 	case V1:
-		var r v1.CredentialProviderRequest
+		var r requestV1
 		err = json.Unmarshal(data, &r)
 		req.Image, req.ServiceAccountToken, req.ServiceAccountAnnotations = r.Image, r.ServiceAccountToken, r.ServiceAccountAnnotations
-	case V1beta1:
-		var r v1beta1.CredentialProviderRequest
-		err = json.Unmarshal(data, &r)
-		req.Image = r.Image
-	case V1alpha1:
-		var r v1alpha1.CredentialProviderRequest
+	case V1beta1, V1alpha1:
+		var r requestV1beta1
 		err = json.Unmarshal(data, &r)
 		req.Image = r.Image
 	case "":
 		return nil, fmt.Errorf("request has no apiVersion: expected one of %s", strings.Join(Versions(), ", "))
 	default:
-		return nil, fmt.Errorf("request apiVersion %q is not supported: expected one of %s", tm.APIVersion, strings.Join(Versions(), ", "))
+		return nil, fmt.Errorf("request apiVersion %s is not supported: expected one of %s", quote.String(tm.APIVersion), strings.Join(Versions(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("malformed CredentialProviderRequest: %s", jsonError(err))
@@ -115,7 +149,7 @@ func DecodeRequest(data []byte) (*Request, error) {
 }
 
 // jsonError describes a decoding error without quoting the input (which may hold a
-// service account token).
+// service account token): a position, a field name of ours, a JSON type.
 func jsonError(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -127,8 +161,6 @@ func jsonError(err error) string {
 			return fmt.Sprintf("field %q must be a JSON %s, not %s", typ.Field, typ.Type, typ.Value)
 		}
 		return fmt.Sprintf("expected a JSON object, not %s", typ.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated JSON"
 	default:
 		return "invalid JSON"
 	}
@@ -137,43 +169,53 @@ func jsonError(err error) string {
 // Versions lists the supported API versions, newest first.
 func Versions() []string { return []string{V1, V1beta1, V1alpha1} }
 
-// EncodeResponse encodes resp as a CredentialProviderResponse of apiVersion, in the form
-// the kubelet's strict decoder accepts, followed by a newline.
+// response is a CredentialProviderResponse with the kubelet's field names, in the
+// kubelet's order, and nothing else: its decoder is strict.
+type response struct {
+	typeMeta
+	CacheKeyType  string                `json:"cacheKeyType"`
+	CacheDuration string                `json:"cacheDuration"`
+	Auth          map[string]authConfig `json:"auth,omitempty"`
+}
+
+type authConfig struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// EncodeResponse encodes resp as a CredentialProviderResponse of apiVersion (one of
+// Versions) followed by a newline, in the form the kubelet's strict decoder accepts:
+// cacheDuration as a Go duration string (a negative one becomes "0s"), an empty auth
+// left out, a username or password that is not valid UTF-8 with each bad byte replaced
+// by U+FFFD (as encoding/json does). A match pattern (a key of Auth) that is not valid
+// UTF-8 is an error: two of them could become one key, which the kubelet rejects.
 func EncodeResponse(apiVersion string, resp *Response) ([]byte, error) {
-	tm := metav1.TypeMeta{Kind: "CredentialProviderResponse", APIVersion: apiVersion}
-	dur := &metav1.Duration{Duration: resp.CacheDuration}
-	if resp.CacheDuration < 0 {
-		dur.Duration = 0
-	}
-	var out any
 	switch apiVersion {
-	case V1:
-		auth := make(map[string]v1.AuthConfig, len(resp.Auth))
-		for k, a := range resp.Auth {
-			auth[k] = v1.AuthConfig{Username: a.Username, Password: a.Password}
-		}
-		out = &v1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: v1.PluginCacheKeyType(resp.CacheKeyType), CacheDuration: dur, Auth: auth}
-	case V1beta1:
-		auth := make(map[string]v1beta1.AuthConfig, len(resp.Auth))
-		for k, a := range resp.Auth {
-			auth[k] = v1beta1.AuthConfig{Username: a.Username, Password: a.Password}
-		}
-		out = &v1beta1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: v1beta1.PluginCacheKeyType(resp.CacheKeyType), CacheDuration: dur, Auth: auth}
-	case V1alpha1:
-		auth := make(map[string]v1alpha1.AuthConfig, len(resp.Auth))
-		for k, a := range resp.Auth {
-			auth[k] = v1alpha1.AuthConfig{Username: a.Username, Password: a.Password}
-		}
-		out = &v1alpha1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: v1alpha1.PluginCacheKeyType(resp.CacheKeyType), CacheDuration: dur, Auth: auth}
+	case V1, V1beta1, V1alpha1:
 	default:
-		return nil, fmt.Errorf("cannot answer in apiVersion %q", apiVersion)
+		return nil, fmt.Errorf("cannot answer in apiVersion %s", quote.String(apiVersion))
 	}
 	switch resp.CacheKeyType {
 	case "Image", "Registry", "Global":
 	default:
-		return nil, fmt.Errorf("invalid cacheKeyType %q", resp.CacheKeyType)
+		return nil, fmt.Errorf("invalid cacheKeyType %s: want Image, Registry or Global", quote.String(resp.CacheKeyType))
 	}
-	b, err := json.Marshal(out)
+	out := response{
+		typeMeta:      typeMeta{Kind: responseKind, APIVersion: apiVersion},
+		CacheKeyType:  resp.CacheKeyType,
+		CacheDuration: max(resp.CacheDuration, 0).String(),
+	}
+	if len(resp.Auth) > 0 {
+		out.Auth = make(map[string]authConfig, len(resp.Auth))
+		for k, a := range resp.Auth {
+			// Two such keys could become one: a duplicate key the kubelet rejects.
+			if !utf8.ValidString(k) {
+				return nil, fmt.Errorf("credentials for %s: the match pattern is not valid UTF-8", quote.String(k))
+			}
+			out.Auth[k] = authConfig(a)
+		}
+	}
+	b, err := json.Marshal(&out)
 	if err != nil {
 		return nil, err
 	}
