@@ -7,7 +7,7 @@
 // host and repository path (checked in its tests against distribution/reference by a
 // differential fuzz target), with one exception stated on Parse. It is written by hand
 // rather than with regular expressions so that it costs nothing at start-up: the
-// reference library compiles its grammar when a program starts (about 1.2 ms), which
+// reference library compiles its grammar when a program starts (about 1 ms), which
 // every binary the kubelet runs would pay.
 package imageref
 

@@ -4,8 +4,9 @@
 // Guarantees, checked in its tests against the k8s.io/kubelet API types: a request is
 // read as decoding it into the kubelet's type of its apiVersion would read it, and every
 // response it writes is accepted by the kubelet's strict decoder with the same values.
-// It links only the standard library (encoding/json on local types), so that every
-// binary the kubelet runs can afford it: no API machinery is initialized at start-up.
+// It links nothing but the standard library (encoding/json on local types) and
+// internal/quote, so that every binary the kubelet runs can afford it: no API machinery
+// is initialized at start-up.
 package protocol
 
 import (
