@@ -17,11 +17,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/internal/handoff"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -34,30 +37,56 @@ const globalKey = "<global>"
 // Fingerprint identifies one configuration of the plugin: its arguments (argv[0]
 // excluded), its environment (any variable may change an answer: credentials, endpoints,
 // proxies, the PATH of credential helpers), and the bytes of its config file (nil when
-// none).
+// none). Every part is length-prefixed, so no two configurations share an encoding.
+// The shell's "_" and the hand-over marker of internal/handoff are left out: they
+// differ between the process the kubelet started and the one it handed over to.
 func Fingerprint(args, environ []string, configFile []byte) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	put := func(s string) {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
-		h.Write([]byte(s))
-	}
-	put("icp-answer-fingerprint v1")
-	put("args")
-	for _, a := range args {
-		put(a)
-	}
-	put("env")
-	for _, e := range environ {
-		if strings.HasPrefix(e, "_=") { // set by shells to the command being run
+	e := newEncoder("icp-answer-fingerprint v2")
+	e.strings("args", args)
+	kept := make([]string, 0, len(environ))
+	for _, v := range environ {
+		if strings.HasPrefix(v, "_=") || strings.HasPrefix(v, handoff.HandedOverBy+"=") {
 			continue
 		}
-		put(e)
+		kept = append(kept, v)
 	}
-	put("config")
-	put(string(configFile))
-	return hex.EncodeToString(h.Sum(nil))
+	e.strings("env", kept)
+	e.put("config")
+	if configFile == nil {
+		e.put("none")
+	} else {
+		e.put("file")
+		e.put(string(configFile))
+	}
+	return e.sum()
 }
+
+// encoder hashes a sequence of strings, each prefixed with its length, so that the
+// sequence can be read back unambiguously from the hashed bytes.
+type encoder struct{ h hash.Hash }
+
+func newEncoder(domain string) *encoder {
+	e := &encoder{h: sha256.New()}
+	e.put(domain)
+	return e
+}
+
+func (e *encoder) put(s string) {
+	var n [binary.MaxVarintLen64]byte
+	e.h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+	e.h.Write([]byte(s))
+}
+
+// strings puts a labelled list: its label, its length, then each element.
+func (e *encoder) strings(label string, l []string) {
+	e.put(label)
+	e.put(strconv.Itoa(len(l)))
+	for _, s := range l {
+		e.put(s)
+	}
+}
+
+func (e *encoder) sum() string { return hex.EncodeToString(e.h.Sum(nil)) }
 
 // ConfigPath finds the config file named on the command line: the first --config PATH
 // or --config=PATH (one or two dashes) before a "--". ok is false when --config is the
@@ -124,8 +153,9 @@ func Key(fingerprint string, req Request, kt providers.CacheKeyType) providers.C
 		k.Scope = providers.GlobalPluginCacheKeyType
 		k.Repo = globalKey
 	}
-	var id strings.Builder
-	id.WriteString(fingerprint + "|" + req.APIVersion)
+	e := newEncoder("icp-answer-key v2")
+	e.put(fingerprint)
+	e.put(req.APIVersion)
 	if sa := req.ServiceAccount; sa != nil {
 		k.SANamespace, k.SAName, k.SAUID = sa.Namespace, sa.Name, sa.UID
 		keys := make([]string, 0, len(sa.Annotations))
@@ -133,11 +163,15 @@ func Key(fingerprint string, req Request, kt providers.CacheKeyType) providers.C
 			keys = append(keys, a)
 		}
 		sort.Strings(keys)
+		pairs := make([]string, 0, 2*len(keys))
 		for _, a := range keys {
-			id.WriteString("|" + a + "=" + sa.Annotations[a])
+			pairs = append(pairs, a, sa.Annotations[a])
 		}
+		e.strings("service-account-annotations", pairs)
+	} else {
+		e.put("no-service-account")
 	}
-	k.Identity = id.String()
+	k.Identity = e.sum()
 	return k
 }
 

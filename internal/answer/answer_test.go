@@ -2,20 +2,23 @@ package answer
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/internal/handoff"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
 func TestKeysFollowTheKubeletsCacheKeys(t *testing.T) {
 	req := Request{APIVersion: "v1", Image: "reg.example:5000/team/app"}
 	keys := LookupKeys("fp", req)
+	id := keys[0].Identity
 	want := []providers.CacheKey{
-		{Backend: Backend, Identity: "fp|v1", Scope: providers.ImagePluginCacheKeyType, Registry: "reg.example:5000", Repo: "reg.example:5000/team/app"},
-		{Backend: Backend, Identity: "fp|v1", Scope: providers.RegistryPluginCacheKeyType, Registry: "reg.example:5000"},
-		{Backend: Backend, Identity: "fp|v1", Scope: providers.GlobalPluginCacheKeyType, Repo: "<global>"},
+		{Backend: Backend, Identity: id, Scope: providers.ImagePluginCacheKeyType, Registry: "reg.example:5000", Repo: "reg.example:5000/team/app"},
+		{Backend: Backend, Identity: id, Scope: providers.RegistryPluginCacheKeyType, Registry: "reg.example:5000"},
+		{Backend: Backend, Identity: id, Scope: providers.GlobalPluginCacheKeyType, Repo: "<global>"},
 	}
 	for i := range want {
 		if keys[i] != want[i] {
@@ -41,9 +44,6 @@ func TestKeysSeparateWhatChangesTheAnswer(t *testing.T) {
 		"no SA":       {APIVersion: "v1", Image: "reg/app"},
 	}
 	k0 := Key("fp", base, providers.RegistryPluginCacheKeyType)
-	if k0.Identity != "fp|v1|a=1" {
-		t.Errorf("identity %q", k0.Identity)
-	}
 	for name, r := range variants {
 		if Key("fp", r, providers.RegistryPluginCacheKeyType) == k0 {
 			t.Errorf("%s does not change the key", name)
@@ -52,6 +52,119 @@ func TestKeysSeparateWhatChangesTheAnswer(t *testing.T) {
 	if Key("other-fp", base, providers.RegistryPluginCacheKeyType) == k0 {
 		t.Error("the fingerprint does not change the key")
 	}
+}
+
+// TestKeysAreUnambiguous: requests that a joined encoding ("fp|v1|k=v|k=v") would
+// confuse give different keys; an empty and a missing annotation map are the same.
+func TestKeysAreUnambiguous(t *testing.T) {
+	sa := func(ann map[string]string) Request {
+		return Request{APIVersion: "v1", Image: "reg/app", ServiceAccount: &providers.ServiceAccount{Namespace: "ns", Name: "n", UID: "u", Annotations: ann}}
+	}
+	differ := [][2]Request{
+		{sa(map[string]string{"a": "1|b=2"}), sa(map[string]string{"a": "1", "b": "2"})},
+		{sa(map[string]string{"a=1": ""}), sa(map[string]string{"a": "1="})},
+		{sa(map[string]string{}), {APIVersion: "v1", Image: "reg/app"}},
+		{{APIVersion: "v1|x=", Image: "reg/app"}, {APIVersion: "v1", Image: "reg/app", ServiceAccount: &providers.ServiceAccount{Annotations: map[string]string{"x": ""}}}},
+	}
+	for i, p := range differ {
+		if Key("fp", p[0], providers.RegistryPluginCacheKeyType) == Key("fp", p[1], providers.RegistryPluginCacheKeyType) {
+			t.Errorf("pair %d: %+v and %+v share a key", i, p[0], p[1])
+		}
+	}
+	if Key("fp", sa(nil), providers.RegistryPluginCacheKeyType) != Key("fp", sa(map[string]string{}), providers.RegistryPluginCacheKeyType) {
+		t.Error("an empty annotation map and none give different keys")
+	}
+	if Fingerprint([]string{"a", "b"}, nil, nil) == Fingerprint([]string{"a"}, []string{"b"}, nil) {
+		t.Error("an argument and an environment entry share a fingerprint")
+	}
+	if Fingerprint(nil, nil, nil) == Fingerprint(nil, nil, []byte{}) {
+		t.Error("no config file and an empty one share a fingerprint")
+	}
+}
+
+// splitFuzz turns one fuzzed string into a list (NUL-separated; "" is the empty list).
+func splitFuzz(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\x00")
+}
+
+// annotations turns one fuzzed string into an annotation map (pairs of list elements).
+func annotations(s string) map[string]string {
+	l := splitFuzz(s)
+	m := map[string]string{}
+	for i := 0; i+1 < len(l); i += 2 {
+		m[l[i]] = l[i+1]
+	}
+	return m
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzKeyIsInjective: two requests that differ in anything the key covers never share
+// a key.
+func FuzzKeyIsInjective(f *testing.F) {
+	f.Add("fp", "v1", "a\x001|b=2", true, "fp", "v1", "a\x001\x00b\x002", true)
+	f.Add("fp|v1", "", "", false, "fp", "v1", "", false)
+	f.Fuzz(func(t *testing.T, fp1, api1, ann1 string, sa1 bool, fp2, api2, ann2 string, sa2 bool) {
+		r1 := Request{APIVersion: api1, Image: "reg/app"}
+		r2 := Request{APIVersion: api2, Image: "reg/app"}
+		if sa1 {
+			r1.ServiceAccount = &providers.ServiceAccount{Namespace: "ns", Name: "n", UID: "u", Annotations: annotations(ann1)}
+		}
+		if sa2 {
+			r2.ServiceAccount = &providers.ServiceAccount{Namespace: "ns", Name: "n", UID: "u", Annotations: annotations(ann2)}
+		}
+		same := fp1 == fp2 && api1 == api2 && sa1 == sa2 && (!sa1 || sameMap(annotations(ann1), annotations(ann2)))
+		k1 := Key(fp1, r1, providers.RegistryPluginCacheKeyType)
+		k2 := Key(fp2, r2, providers.RegistryPluginCacheKeyType)
+		if same != (k1 == k2) {
+			t.Fatalf("same input: %v, same key: %v\n%+v\n%+v", same, k1 == k2, r1, r2)
+		}
+	})
+}
+
+// FuzzFingerprintIsInjective: two configurations that differ in their arguments, their
+// environment (apart from the variables it leaves out) or their config file never share
+// a fingerprint.
+func FuzzFingerprintIsInjective(f *testing.F) {
+	f.Add("--a\x00b", "X=1", "cfg", true, "--a b", "X=1", "cfg", true)
+	f.Add("a", "", "", false, "a", "", "", true)
+	f.Fuzz(func(t *testing.T, args1, env1, cfg1 string, has1 bool, args2, env2, cfg2 string, has2 bool) {
+		conf := func(s string, has bool) []byte {
+			if !has {
+				return nil
+			}
+			return []byte(s)
+		}
+		kept := func(env []string) []string {
+			var out []string
+			for _, e := range env {
+				if !strings.HasPrefix(e, "_=") && !strings.HasPrefix(e, handoff.HandedOverBy+"=") {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+		fp1 := Fingerprint(splitFuzz(args1), splitFuzz(env1), conf(cfg1, has1))
+		fp2 := Fingerprint(splitFuzz(args2), splitFuzz(env2), conf(cfg2, has2))
+		same := slices.Equal(splitFuzz(args1), splitFuzz(args2)) && slices.Equal(kept(splitFuzz(env1)), kept(splitFuzz(env2))) &&
+			has1 == has2 && (!has1 || cfg1 == cfg2)
+		if same != (fp1 == fp2) {
+			t.Fatalf("same input: %v, same fingerprint: %v", same, fp1 == fp2)
+		}
+	})
 }
 
 func TestFingerprint(t *testing.T) {
