@@ -27,10 +27,11 @@ declare -A BENCH_USERNAMES=(
 	[acr]=00000000-0000-0000-0000-000000000000
 )
 
-# bench_init: cd to the repository top; a temp dir $BENCH_WORK (with home/, xdg/ and an
-# empty docker config dir) removed on exit, with every fake still running stopped.
+# bench_init: cd to the repository top (found from this file, so a script runs from any
+# directory); a temp dir $BENCH_WORK (with home/, xdg/ and an empty docker config dir)
+# removed on exit, with every fake still running stopped.
 bench_init() {
-	cd "$(git rev-parse --show-toplevel)" || exit 1
+	cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 	BENCH_WORK=$(mktemp -d)
 	BENCH_TOOLS=$BENCH_WORK/tools
 	declare -gA BENCH_FAKE_PID=()
