@@ -77,7 +77,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || bench_die "-n wants a positive number, got $N"
-for c in ecr gcp acr; do plugin[$c]=$(abspath "${plugin[$c]}"); done
+for c in ecr gcp acr; do
+	plugin[$c]=$(abspath "${plugin[$c]}")
+	[ -z "${plugin[$c]}" ] || [ -x "${plugin[$c]}" ] || bench_die "${c^^} plugin ${plugin[$c]} is not an executable file"
+done
 IFS=, read -r -a clouds <<<"$CLOUDS"
 for c in "${clouds[@]}"; do
 	case "$c" in ecr | gcp | acr) ;; *) bench_die "unknown cloud $c (want ecr, gcp, acr)" ;; esac
@@ -106,11 +109,7 @@ for c in "${clouds[@]}"; do
 		p=$(bench_install_ecr_plugin "$work/ecr-plugin") || { skipped[$c]="go install of ecr-credential-provider failed; pass --ecr PATH"; continue; }
 		plugin[$c]=$p
 	fi
-	if [ -z "$p" ]; then
-		skipped[$c]="no plugin given (--$c PATH or ${c^^}_PLUGIN)"
-	elif [ ! -x "$p" ]; then
-		bench_die "${c^^} plugin $p is not an executable file"
-	fi
+	[ -n "$p" ] || skipped[$c]="no plugin given (--$c PATH or ${c^^}_PLUGIN)"
 done
 
 # Per cloud: the plugin's name, the fake and its flags, the environment function, the
@@ -223,7 +222,12 @@ measure() {
 	echo
 	echo "== ${c^^}: ${plugin_name[$c]} against image-credential-provider, image ${image[$c]}"
 	echo "plugin: $p"
-	{ go version -m "$p" 2>/dev/null || echo "$p: not a Go binary"; } | awk -F'\t' 'NR == 1 { sub(/^[^:]*: /, ""); printf "  built with %s", $0 } $2 == "mod" { printf ", module %s %s", $3, $4 } END { print "" }'
+	local info
+	if info=$(go version -m "$p" 2>&1); then
+		echo "$info" | awk -F'\t' 'NR == 1 { sub(/^[^:]*: /, ""); printf "  built with %s", $0 } $2 == "mod" { printf ", module %s %s", $3, $4 } END { print "" }'
+	else
+		echo "  not a Go binary"
+	fi
 
 	# 1. The plugin on a fake of its own: its answer, its init, its calls per run.
 	start_cloud_fake "$c" "$c-plugin"
