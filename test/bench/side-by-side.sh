@@ -29,22 +29,29 @@
 #             runner makes a new empty dir per run, outside the timed region)
 #     warm    ours, --cache-dir holding what one priming run stored
 #     floor   test/bench/floor, a static Go program that only reads stdin
-#   Before timing, one run of each is checked to answer with the cloud's credentials
-#   (test/bench/checkanswer: an exit 0 with an empty auth map fails the script), each
-#   against a fake of its own so that the fake's call counters give the upstream calls
-#   per plugin run and per cold run of ours (each cold run must make exactly one token
-#   fetch); after timing, the timed fake's counters must equal what those per-run
-#   figures predict with no call at all from warm runs.
+#   Before timing, every answer is checked to hold the cloud's credentials
+#   (test/bench/checkanswer: an exit 0 with an empty auth map fails the script): 10 runs
+#   of the plugin and 10 cold runs of ours (+1 under strace), each group against a fake
+#   of its own, so that the fake's call counters give the upstream calls per plugin run
+#   and per cold run of ours (each cold run must make exactly one token fetch); then a
+#   priming run and one warm run of ours against the timed fake. After timing, the timed
+#   fake's counters must equal what those per-run figures predict with no call at all
+#   from warm runs.
 # - prints per cloud the runner's table, then a summary: cold, warm, peak RSS (cold) and
 #   binary size as ratios to the cloud's plugin, warm as a ratio to the floor, against
 #   the goals of issue 15; the date, machine, Go version and commit; which files the
 #   binary size counts (the executables a cold run of ours exec'd, seen with strace when
 #   available); and the GODEBUG=inittrace=1 top 10 packages by clock of one cold run of
-#   ours per cloud, per process when a front end hands over to a companion.
+#   ours per cloud (the least disturbed of the 10: the one with least init clock in all),
+#   per process when a front end hands over to a companion.
 #
-# Peak RSS is the runner's (median ru_maxrss). The runner starts children with vfork,
-# which puts its own peak RSS under every child's figure; the script prints that floor
-# and says whether both ours and the plugin are well above it (then the ratio holds).
+# Peak RSS is the runner's (median ru_maxrss). The runner starts children with vfork, so
+# a child's ru_maxrss is the larger of the runner's own peak RSS and the child's own; the
+# script prints that floor and says whether ours and the plugin are both well above it
+# (then the figures, and the ratio, are their own).
+#
+# The timed cold runs write the cache on this machine's disk (fresh dirs under the temp
+# dir), as a node writes its cache dir: the durable write is part of a cold run.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
