@@ -396,8 +396,9 @@ for c in "${clouds[@]}"; do
 	done
 done
 echo
-echo "cold: ours with its token cache enabled and empty at every run (one token fetch); warm: ours with"
-echo "the token and answer one priming run stored on disk; floor: a static Go program that only reads stdin."
+echo "cold: ours with its token cache enabled and empty at every run (one token fetch), the cache dirs under"
+echo "$(dirname "$work") ($(stat -f -c %T "$work/fresh-tmp")); warm: ours with the token and answer one priming run stored on disk;"
+echo "floor: a static Go program that only reads stdin."
 echo
 echo "Peak RSS: the runner starts children with vfork, so a child's ru_maxrss is the larger of the"
 echo "runner's own peak RSS (the floor) and the child's own peak; a figure well above the floor is the child's own."
