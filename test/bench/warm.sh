@@ -16,68 +16,49 @@
 #             the full plugin recorded on the runner's warm-up run (a miss it delegates)
 #   cold      --no-cache against the loopback Google fake, for scale
 #
-# Every binary but warm-cgo is built with CGO_ENABLED=0, as a release should be.
+# Every binary but warm-cgo is built with CGO_ENABLED=0, as a release should be
+# (helpers in test/bench/lib.sh).
 #
 # The cache is filled by one run against the Google fake (test/fake/gcpfake); the
 # fake's call counters afterwards prove the warm runs made no call.
 #
 # Usage: test/bench/warm.sh            (N=30 runs per command; N=100 for more)
 set -euo pipefail
-
-cd "$(git rev-parse --show-toplevel)"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init
 N=${N:-30}
-work=$(mktemp -d)
-fake_pid=
-cleanup() {
-	if [ -n "$fake_pid" ]; then
-		kill -TERM "$fake_pid" 2>/dev/null || true
-		wait "$fake_pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+work=$BENCH_WORK
 
-CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider" ./cmd/image-credential-provider
-CGO_ENABLED=0 go build -trimpath -o "$work/image-credential-provider-fast" ./cmd/image-credential-provider-fast
+bench_build_ours "$work/bin"
+bench_build_tools
+bench_build_static "$BENCH_TOOLS/hit" ./test/bench/hit
+ours=$work/bin/image-credential-provider
+[ -x "$work/bin/image-credential-provider-fast" ] || bench_die "no cmd/image-credential-provider-fast in this tree"
+# The one deliberate exception to static builds: the row that shows what cgo costs.
 CGO_ENABLED=1 go build -trimpath -o "$work/image-credential-provider-cgo" ./cmd/image-credential-provider
-CGO_ENABLED=0 go build -trimpath -o "$work/floor" ./test/bench/floor
-CGO_ENABLED=0 go build -trimpath -o "$work/hit" ./test/bench/hit
-go build -o "$work/fakegcp" ./test/fake/gcpfake/cmd/fakegcp
 
-"$work/fakegcp" >"$work/fake.env" 2>"$work/fake.log" &
-fake_pid=$!
-for _ in $(seq 50); do
-	grep -qx READY "$work/fake.env" 2>/dev/null && break
-	sleep 0.1
-done
-grep -qx READY "$work/fake.env" || { echo "warm: the Google fake did not start" >&2; cat "$work/fake.log" >&2; exit 1; }
-mds=$(sed -n 's/^GCE_METADATA_HOST=//p' "$work/fake.env")
-
-printf '%s\n' '{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"gcr.io/fake-project/app"}' >"$work/request.json"
+bench_start_fake google "$BENCH_TOOLS/fakegcp"
+bench_request "$work/request.json" gcr.io/fake-project/app
 
 # Everything the plugin may read from the environment points into $work.
-mkdir -p "$work/home" "$work/xdg"
-runenv=("GCE_METADATA_HOST=$mds" "HOME=$work/home" "XDG_CACHE_HOME=$work/xdg" "GOOGLE_APPLICATION_CREDENTIALS=" "DOCKER_CONFIG=$work/home/.docker")
-envs=()
-for e in "${runenv[@]}"; do envs+=(-env "$e"); done
+bench_env_gcp google
 
 # Fill the cache with one GCR token, and check the answer and the entry.
-env "${runenv[@]}" "$work/image-credential-provider" --cache-dir "$work/cache" <"$work/request.json" >"$work/primed.json"
-grep -q '"username":"oauth2accesstoken"' "$work/primed.json" || { echo "warm: the priming run gave no Google token" >&2; exit 1; }
-env "${runenv[@]}" "$work/image-credential-provider" --cache-dir "$work/cache" cache list
-"$work/hit" -dir "$work/hitcache" -prime <"$work/request.json"
+env "${BENCH_ENV[@]}" "$ours" --cache-dir "$work/cache" <"$work/request.json" >"$work/primed.json"
+bench_check_answer "$work/primed.json" gcp "the priming run"
+env "${BENCH_ENV[@]}" "$ours" --cache-dir "$work/cache" cache list
+"$BENCH_TOOLS/hit" -dir "$work/hitcache" -prime <"$work/request.json"
 
-go run ./test/bench/runner -n "$N" -stdin "$work/request.json" "${envs[@]}" \
-	-cmd "floor=$work/floor" \
-	-cmd "hit=$work/hit -dir $work/hitcache" \
-	-cmd "warm=$work/image-credential-provider --cache-dir $work/cache" \
+bench_runner -n "$N" -stdin "$work/request.json" "${BENCH_ENV_FLAGS[@]}" \
+	-cmd "floor=$BENCH_TOOLS/floor" \
+	-cmd "hit=$BENCH_TOOLS/hit -dir $work/hitcache" \
+	-cmd "warm=$ours --cache-dir $work/cache" \
 	-cmd "warm-cgo=$work/image-credential-provider-cgo --cache-dir $work/cache" \
-	-cmd "warm-gcr=$work/image-credential-provider --backends=gcr --cache-dir $work/cache" \
-	-cmd "fast=$work/image-credential-provider-fast --backends=gcr --cache-dir $work/cache" \
-	-cmd "cold=$work/image-credential-provider --backends=gcr --no-cache"
+	-cmd "warm-gcr=$ours --backends=gcr --cache-dir $work/cache" \
+	-cmd "fast=$work/bin/image-credential-provider-fast --backends=gcr --cache-dir $work/cache" \
+	-cmd "cold=$ours --backends=gcr --no-cache"
 
-kill -TERM "$fake_pid"
-wait "$fake_pid" || true
-fake_pid=
-echo "fake metadata token calls (1 priming run + the cold runs incl. warm-up; warm runs add none): $(( N + 2 )) expected"
-grep -E 'metadata-token calls' "$work/fake.log" || cat "$work/fake.log"
+bench_stop_fake google
+echo "fake metadata token calls (1 priming run + the cold runs incl. warm-up; warm runs add none): $((N + 2)) expected"
+grep -E 'metadata-token calls' "$work/fake-google.log" || cat "$work/fake-google.log"

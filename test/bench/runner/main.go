@@ -9,9 +9,15 @@
 // -stdin file on stdin, stdout discarded, and the environment of the runner plus the
 // -env settings. A run that exits non-zero stops the runner with its stderr.
 //
+// Every {fresh} in a command's arguments is replaced, for each run (the warm-up run
+// too), by the path of a new empty directory (mode 0700, under $TMPDIR), made before
+// the clock starts and removed after it stops: a cache directory that is empty at every
+// run, e.g. -cmd 'cold=/path/to/plugin --cache-dir {fresh}'.
+//
 // For every command it prints the median and 90th percentile wall time, the median
 // peak RSS (the child's rusage ru_maxrss), and the ratio of its median wall and RSS to
-// the first command's.
+// the first command's. -tsv FILE also writes those figures, one command per line, for
+// scripts (see writeTSV).
 //
 // Peak RSS has a floor: Go starts children with vfork, and Linux folds the parent's
 // peak RSS into the child's ru_maxrss at exec, so no child reads below the runner's
@@ -50,38 +56,43 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 func main() {
 	n := flag.Int("n", 30, "measured runs per command")
 	stdin := flag.String("stdin", "", "file fed on every run's stdin (default: empty stdin)")
+	tsv := flag.String("tsv", "", "also write the figures to this file, tab-separated, for scripts")
 	var envs, cmds multi
 	flag.Var(&envs, "env", "K=V added to the commands' environment (repeatable)")
 	flag.Var(&cmds, "cmd", "NAME=PROGRAM ARGS... to measure (repeatable; the first is the reference)")
 	flag.Parse()
-	if err := run(os.Stdout, *n, *stdin, envs, cmds); err != nil {
+	cs, err := run(os.Stdout, *n, *stdin, envs, cmds)
+	if err == nil && *tsv != "" {
+		err = writeTSVFile(*tsv, cs)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, n int, stdinPath string, envs, specs []string) error {
+func run(w io.Writer, n int, stdinPath string, envs, specs []string) ([]*command, error) {
 	if n < 1 || len(specs) == 0 {
-		return errors.New("want -n >= 1 and at least one -cmd")
+		return nil, errors.New("want -n >= 1 and at least one -cmd")
 	}
 	var input []byte
 	if stdinPath != "" {
 		var err error
 		if input, err = os.ReadFile(stdinPath); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := checkEnv(envs); err != nil {
-		return err
+		return nil, err
 	}
 	env := append(os.Environ(), envs...)
 	cs, err := parseCommands(specs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range cs { // warm-up: page cache, the cache entry, the fakes
 		if _, _, err := once(c, input, env); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for r := 0; r < n; r++ {
@@ -89,14 +100,14 @@ func run(w io.Writer, n int, stdinPath string, envs, specs []string) error {
 			c := cs[(r+i)%len(cs)]
 			wall, rss, err := once(c, input, env)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			c.wall = append(c.wall, wall)
 			c.rss = append(c.rss, rss)
 		}
 	}
 	report(w, n, cs)
-	return nil
+	return cs, nil
 }
 
 // checkEnv checks that every -env setting is K=V with a non-empty K.
@@ -111,14 +122,15 @@ func checkEnv(envs []string) error {
 
 // parseCommands turns -cmd values (NAME=PROGRAM ARGS..., split on white space) into
 // commands. NAME may not hold white space or a slash, so that a forgotten NAME= in
-// '/bin/prog --flag=x' is an error rather than a command named "/bin/prog --flag".
+// '/bin/prog --flag=x' is an error rather than a command named "/bin/prog --flag", nor
+// a '#', which marks the lines of -tsv that are not commands.
 func parseCommands(specs []string) ([]*command, error) {
 	var cs []*command
 	seen := map[string]bool{}
 	for _, s := range specs {
 		name, line, ok := strings.Cut(s, "=")
 		argv := strings.Fields(line)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\n/") || len(argv) == 0 {
+		if !ok || name == "" || strings.ContainsAny(name, " \t\n/#") || len(argv) == 0 {
 			return nil, fmt.Errorf("-cmd %q: want NAME=PROGRAM ARGS", s)
 		}
 		if seen[name] {
@@ -130,9 +142,25 @@ func parseCommands(specs []string) ([]*command, error) {
 	return cs, nil
 }
 
-// once runs c and returns its wall time and peak RSS.
+// freshMark in a command's arguments stands for a new empty directory per run.
+const freshMark = "{fresh}"
+
+// once runs c and returns its wall time and peak RSS. The directory that replaces
+// {fresh} is made before the clock starts and removed after it stops.
 func once(c *command, input []byte, env []string) (time.Duration, int64, error) {
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	argv := c.argv
+	if hasFresh(argv) {
+		dir, err := os.MkdirTemp("", "runner-fresh-")
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %v", c.name, err)
+		}
+		defer os.RemoveAll(dir)
+		argv = make([]string, len(c.argv))
+		for i, a := range c.argv {
+			argv[i] = strings.ReplaceAll(a, freshMark, dir)
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
@@ -150,6 +178,15 @@ func once(c *command, input []byte, env []string) (time.Duration, int64, error) 
 	return wall, ru.Maxrss * 1024, nil // Linux reports KiB
 }
 
+func hasFresh(argv []string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, freshMark) {
+			return true
+		}
+	}
+	return false
+}
+
 func report(w io.Writer, n int, cs []*command) {
 	fmt.Fprintf(w, "%d runs per command, interleaved, after one warm-up run each\n\n", n)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -164,6 +201,24 @@ func report(w io.Writer, n int, cs []*command) {
 	if hwm := selfHWM(); hwm > 0 {
 		fmt.Fprintf(w, "\npeak RSS floor (the runner's own VmHWM, inherited through vfork): %.1f MiB\n", float64(hwm)/(1<<20))
 	}
+}
+
+func writeTSVFile(path string, cs []*command) error {
+	var b bytes.Buffer
+	writeTSV(&b, cs, selfHWM())
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// writeTSV writes a header line, then one line per command: its name, median and 90th
+// percentile wall time in nanoseconds, and median peak RSS in bytes; then one line
+// "#runner-hwm" with the runner's own peak RSS in bytes (the floor of every child's
+// peak RSS, see the package comment; 0 when unknown) in the RSS column.
+func writeTSV(w io.Writer, cs []*command, hwm int64) {
+	fmt.Fprintln(w, "command\tmedian_wall_ns\tp90_wall_ns\tmedian_rss_bytes")
+	for _, c := range cs {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", c.name, median(c.wall).Nanoseconds(), percentile(c.wall, 0.9).Nanoseconds(), medianInt(c.rss))
+	}
+	fmt.Fprintf(w, "#runner-hwm\t0\t0\t%d\n", hwm)
 }
 
 // selfHWM is the runner's peak RSS (VmHWM of its memory map, which children started
