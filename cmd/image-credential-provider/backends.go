@@ -8,7 +8,7 @@ import (
 
 	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
-	"github.com/imagecred/image-credential-provider/ecr"
+	"github.com/imagecred/image-credential-provider/ecr/ecrtoken"
 	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -22,7 +22,7 @@ type backend struct {
 // allBackends, in their default order of precedence.
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
-	{name: "ecr", build: func(cfg *Config) (providers.Provider, error) { return ecr.New(cfg.ECR) }},
+	{name: "ecr", build: func(cfg *Config) (providers.Provider, error) { return ecrtoken.New(cfg.ECR) }},
 	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
 	{name: "acr", build: func(cfg *Config) (providers.Provider, error) { return acr.New(cfg.ACR) }},
 }

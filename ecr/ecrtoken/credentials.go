@@ -1,4 +1,4 @@
-package ecr
+package ecrtoken
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -119,7 +120,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(p.stsClient(cfg, reg, creds), p.cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = p.cfg.RoleSessionName
 				if o.RoleSessionName == "" {
-					o.RoleSessionName = DefaultSessionName
+					o.RoleSessionName = ecr.DefaultSessionName
 				}
 				if p.cfg.ExternalID != "" {
 					o.ExternalID = aws.String(p.cfg.ExternalID)
@@ -142,7 +143,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			encoded, expiresAt = *d.AuthorizationToken, d.ExpiresAt
 		}
 	} else {
-		out, err := ecr.NewFromConfig(cfg, p.ecrOptions(reg, creds)).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+		out, err := ecrsdk.NewFromConfig(cfg, p.ecrOptions(reg, creds)).GetAuthorizationToken(ctx, &ecrsdk.GetAuthorizationTokenInput{})
 		if err != nil {
 			return nil, fail("ecr:GetAuthorizationToken: %s", describe(ctx, start, err))
 		}
@@ -193,8 +194,8 @@ func (p *Provider) loadConfig(ctx context.Context, reg ecrhost.Registry) (aws.Co
 // ecrOptions aims an ECR client at reg: its region (and so its partition), and the
 // FIPS and dual-stack endpoint variants its host names. An endpoint override
 // (AWS_ENDPOINT_URL_ECR) wins over the variants: the SDK refuses both at once.
-func (p *Provider) ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecr.Options) {
-	return func(o *ecr.Options) {
+func (p *Provider) ecrOptions(reg ecrhost.Registry, creds aws.CredentialsProvider) func(*ecrsdk.Options) {
+	return func(o *ecrsdk.Options) {
 		o.Region = reg.Region
 		o.Retryer = p.apiRetryer()
 		if creds != nil {
@@ -295,7 +296,7 @@ func (t identityToken) GetIdentityToken() ([]byte, error) { return []byte(t), ni
 // identity pulled.
 func sessionName(sa *providers.ServiceAccount) string {
 	if sa == nil || sa.Namespace == "" || sa.Name == "" {
-		return DefaultSessionName
+		return ecr.DefaultSessionName
 	}
 	n := strings.Map(func(r rune) rune {
 		if r < 0x80 && (r == '.' || r == '-' || r == '_' || r == '@' || r == '=' || r == ',' || r == '+' ||
@@ -313,7 +314,7 @@ func sessionName(sa *providers.ServiceAccount) string {
 func roleSource(s string) string {
 	switch s {
 	case "annotation":
-		return RoleAnnotation + " annotation"
+		return ecr.RoleAnnotation + " annotation"
 	case "default":
 		return "default service account role"
 	}

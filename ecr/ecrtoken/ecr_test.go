@@ -1,4 +1,4 @@
-package ecr
+package ecrtoken
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
@@ -47,7 +48,7 @@ var hostFamilies = []struct {
 
 func TestEveryHostFamilyThroughEndpointOverrides(t *testing.T) {
 	f := withFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	for _, tt := range hostFamilies {
 		t.Run(tt.image, func(t *testing.T) {
 			req := imageReq(tt.image)
@@ -84,7 +85,7 @@ func TestEndpointFollowsImageHost(t *testing.T) {
 	for _, tt := range hostFamilies {
 		t.Run(tt.image, func(t *testing.T) {
 			rd := newRedirector(f)
-			p := newProvider(t, Config{}, WithHTTPClient(rd))
+			p := newProvider(t, ecr.Config{}, WithHTTPClient(rd))
 			req := imageReq(tt.image)
 			res, err := fetch(t, p, req)
 			mustToken(t, f, res, err, req.Image.Host)
@@ -99,7 +100,7 @@ func TestEndpointFollowsImageHost(t *testing.T) {
 // the SDK's own endpoint resolvers (ECR or ECR Public, and STS), the way the clients
 // bind them.
 func TestResolverAgreesWithHostVariant(t *testing.T) {
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	ctx := context.Background()
 	for _, tt := range hostFamilies {
 		reg, ok := ecrhost.Parse(strings.SplitN(tt.image, "/", 2)[0])
@@ -118,9 +119,9 @@ func TestResolverAgreesWithHostVariant(t *testing.T) {
 				Endpoint:     o.BaseEndpoint,
 			})
 		} else {
-			var o ecr.Options
+			var o ecrsdk.Options
 			p.ecrOptions(reg, nil)(&o)
-			ep, err = ecr.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ecr.EndpointParameters{
+			ep, err = ecrsdk.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ecrsdk.EndpointParameters{
 				Region:       aws.String(o.Region),
 				UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
 				UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
@@ -147,7 +148,7 @@ func TestResolverAgreesWithHostVariant(t *testing.T) {
 	// dual-stack together with a custom endpoint).
 	override := aws.String("http://127.0.0.1:1/override")
 	reg, _ := ecrhost.Parse("123456789012.dkr-ecr-fips.us-west-2.on.aws")
-	o := ecr.Options{BaseEndpoint: override}
+	o := ecrsdk.Options{BaseEndpoint: override}
 	p.ecrOptions(reg, nil)(&o)
 	so := sts.Options{BaseEndpoint: override}
 	p.stsOptions(reg, nil)(&so)
@@ -163,7 +164,7 @@ func TestResolverAgreesWithHostVariant(t *testing.T) {
 
 func TestNonECRHostsGetNothing(t *testing.T) {
 	f := withFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	for _, image := range []string{
 		"docker.io/library/nginx",
 		"registry.k8s.io/pause",
@@ -189,7 +190,7 @@ func TestNonECRHostsGetNothing(t *testing.T) {
 
 func TestCustomRegistryMapping(t *testing.T) {
 	f := withFake(t)
-	p := newProvider(t, Config{Registries: []Registry{
+	p := newProvider(t, ecr.Config{Registries: []ecr.Registry{
 		{Host: "registry.example.com", Account: "123456789012", Region: "eu-central-1"},
 		{Host: "ecr-proxy.internal:5000", Region: "cn-north-1"},
 	}})
@@ -207,14 +208,14 @@ func TestCustomRegistryMapping(t *testing.T) {
 	if p.Serves(imageReq("ecr-proxy.internal/app").Image) || p.Serves(imageReq("example.com/app").Image) {
 		t.Error("a host that is not mapped (or mapped only with a port) is served")
 	}
-	for name, cfg := range map[string]Config{
-		"ECR host":       {Registries: []Registry{{Host: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Region: "us-east-1"}}},
-		"bad region":     {Registries: []Registry{{Host: "r.example", Region: "moon-1"}}},
-		"no region":      {Registries: []Registry{{Host: "r.example"}}},
-		"bad account":    {Registries: []Registry{{Host: "r.example", Region: "us-east-1", Account: "12"}}},
-		"url":            {Registries: []Registry{{Host: "https://r.example", Region: "us-east-1"}}},
-		"path":           {Registries: []Registry{{Host: "r.example/x", Region: "us-east-1"}}},
-		"duplicate":      {Registries: []Registry{{Host: "r.example", Region: "us-east-1"}, {Host: "R.example", Region: "us-west-1"}}},
+	for name, cfg := range map[string]ecr.Config{
+		"ECR host":       {Registries: []ecr.Registry{{Host: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Region: "us-east-1"}}},
+		"bad region":     {Registries: []ecr.Registry{{Host: "r.example", Region: "moon-1"}}},
+		"no region":      {Registries: []ecr.Registry{{Host: "r.example"}}},
+		"bad account":    {Registries: []ecr.Registry{{Host: "r.example", Region: "us-east-1", Account: "12"}}},
+		"url":            {Registries: []ecr.Registry{{Host: "https://r.example", Region: "us-east-1"}}},
+		"path":           {Registries: []ecr.Registry{{Host: "r.example/x", Region: "us-east-1"}}},
+		"duplicate":      {Registries: []ecr.Registry{{Host: "r.example", Region: "us-east-1"}, {Host: "R.example", Region: "us-west-1"}}},
 		"bad role":       {RoleARN: "arn:aws:iam::123:user/x"},
 		"bad SA role":    {ServiceAccountRoleARN: "role/x"},
 		"external id":    {ExternalID: "x"},
@@ -236,27 +237,27 @@ func TestServiceAccountRoles(t *testing.T) {
 	)
 	tests := []struct {
 		name        string
-		cfg         Config
+		cfg         ecr.Config
 		env         string // AWS_ECR_ROLE_ARN
 		image       string
 		annotations map[string]string
 		wantRole    string // "" = node credentials
 		wantErr     string
 	}{
-		{name: "annotation", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", annotations: map[string]string{RoleAnnotation: annotated}, cfg: Config{ServiceAccountRoleARN: defRole}, wantRole: annotated},
-		{name: "configured default", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", cfg: Config{ServiceAccountRoleARN: defRole}, wantRole: defRole},
+		{name: "annotation", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", annotations: map[string]string{ecr.RoleAnnotation: annotated}, cfg: ecr.Config{ServiceAccountRoleARN: defRole}, wantRole: annotated},
+		{name: "configured default", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", cfg: ecr.Config{ServiceAccountRoleARN: defRole}, wantRole: defRole},
 		{name: "default from env", image: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app", env: envRole, wantRole: envRole},
-		{name: "config beats env", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", env: envRole, cfg: Config{ServiceAccountRoleARN: defRole}, wantRole: defRole},
-		{name: "ECR Public without AWS_REGION", image: "public.ecr.aws/team/app", annotations: map[string]string{RoleAnnotation: annotated}, wantRole: annotated},
+		{name: "config beats env", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", env: envRole, cfg: ecr.Config{ServiceAccountRoleARN: defRole}, wantRole: defRole},
+		{name: "ECR Public without AWS_REGION", image: "public.ecr.aws/team/app", annotations: map[string]string{ecr.RoleAnnotation: annotated}, wantRole: annotated},
 		{name: "no role: node credentials", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", annotations: map[string]string{"other": "x"}},
-		{name: "no role, role required", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", cfg: Config{RequireServiceAccountRole: true}, wantErr: "has no eks.amazonaws.com/ecr-role-arn annotation"},
-		{name: "malformed annotation", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", annotations: map[string]string{RoleAnnotation: "not-an-arn"}, wantErr: "is not an IAM role ARN"},
+		{name: "no role, role required", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", cfg: ecr.Config{RequireServiceAccountRole: true}, wantErr: "has no eks.amazonaws.com/ecr-role-arn annotation"},
+		{name: "malformed annotation", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", annotations: map[string]string{ecr.RoleAnnotation: "not-an-arn"}, wantErr: "is not an IAM role ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := withFake(t)
 			if tt.env != "" {
-				t.Setenv(RoleEnv, tt.env)
+				t.Setenv(ecr.RoleEnv, tt.env)
 			}
 			p := newProvider(t, tt.cfg)
 			req := saReq(tt.image, token, tt.annotations)
@@ -305,8 +306,8 @@ func TestServiceAccountSTSRegion(t *testing.T) {
 	const role = "arn:aws:iam::210987654321:role/puller"
 	for _, tc := range hostFamilies {
 		rd := newRedirector(f)
-		p := newProvider(t, Config{}, WithHTTPClient(rd))
-		req := saReq(tc.image, "sa-token", map[string]string{RoleAnnotation: role})
+		p := newProvider(t, ecr.Config{}, WithHTTPClient(rd))
+		req := saReq(tc.image, "sa-token", map[string]string{ecr.RoleAnnotation: role})
 		res, err := fetch(t, p, req)
 		if tok := mustToken(t, f, res, err, req.Image.Host); tok.Identity != role || tok.Region != tc.region {
 			t.Errorf("%s: token for %s in %s", tc.image, tok.Identity, tok.Region)
@@ -320,7 +321,7 @@ func TestServiceAccountSTSRegion(t *testing.T) {
 func TestNodeRoleARN(t *testing.T) {
 	f := withFake(t)
 	const role = "arn:aws:iam::210987654321:role/cross-account-puller"
-	p := newProvider(t, Config{RoleARN: role, ExternalID: "ext-1", RoleSessionName: "node-puller"})
+	p := newProvider(t, ecr.Config{RoleARN: role, ExternalID: "ext-1", RoleSessionName: "node-puller"})
 	res, err := fetch(t, p, imageReq("123456789012.dkr.ecr.eu-north-1.amazonaws.com/app"))
 	if tok := mustToken(t, f, res, err, "123456789012.dkr.ecr.eu-north-1.amazonaws.com"); tok.Identity != role {
 		t.Fatalf("token for %s, want the role", tok.Identity)
@@ -335,7 +336,7 @@ func TestNodeRoleARN(t *testing.T) {
 		}
 	}
 	// A service account with its own role does not go through the node role.
-	req := saReq("123456789012.dkr.ecr.eu-north-1.amazonaws.com/app", "sa-token", map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/sa"})
+	req := saReq("123456789012.dkr.ecr.eu-north-1.amazonaws.com/app", "sa-token", map[string]string{ecr.RoleAnnotation: "arn:aws:iam::210987654321:role/sa"})
 	res, err = fetch(t, p, req)
 	if tok := mustToken(t, f, res, err, req.Image.Host); tok.Identity != "arn:aws:iam::210987654321:role/sa" || len(f.AssumeRoleRequests()) != 1 {
 		t.Fatalf("SA request got %s after %d AssumeRole calls", tok.Identity, len(f.AssumeRoleRequests()))
@@ -344,7 +345,7 @@ func TestNodeRoleARN(t *testing.T) {
 
 func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 	f := withFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	const host = "123456789012.dkr.ecr.us-west-1.amazonaws.com"
 	for _, tc := range []struct {
 		name string
@@ -386,7 +387,7 @@ func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 	})
 	t.Run("STS throttled twice", func(t *testing.T) {
 		f.ThrottleNext(awsfake.STSAssumeRoleWithWebIdentity, 2)
-		req := saReq(host+"/app", "sa-token", map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
+		req := saReq(host+"/app", "sa-token", map[string]string{ecr.RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
 		res, err := fetch(t, p, req)
 		mustToken(t, f, res, err, host)
 	})
@@ -395,7 +396,7 @@ func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 func TestUnreachableEndpointFailsInBoundedTime(t *testing.T) {
 	withFake(t)
 	t.Setenv("AWS_ENDPOINT_URL_ECR", closedPort(t))
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	start := time.Now()
 	_, err := fetch(t, p, imageReq("123456789012.dkr.ecr.eu-west-3.amazonaws.com/app"))
 	d := time.Since(start)
@@ -411,7 +412,7 @@ func TestUnreachableEndpointFailsInBoundedTime(t *testing.T) {
 func TestSlowEndpointEndsAtTheDeadline(t *testing.T) {
 	f := withFake(t)
 	f.SetDelay(awsfake.ECRGetAuthorizationToken, time.Minute)
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -429,7 +430,7 @@ func TestNoCredentialsFailsFast(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", closedPort(t))
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	start := time.Now()
 	_, err := fetch(t, p, imageReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app"))
 	d := time.Since(start)
@@ -446,7 +447,7 @@ func TestNoCredentialsFailsFast(t *testing.T) {
 		t.Errorf("%d calls reached AWS without credentials", n)
 	}
 	// A service account with a role needs no node credentials at all.
-	req := saReq("public.ecr.aws/x/y", "sa-token", map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
+	req := saReq("public.ecr.aws/x/y", "sa-token", map[string]string{ecr.RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
 	res, err := fetch(t, p, req)
 	mustToken(t, f, res, err, "public.ecr.aws")
 }
@@ -473,7 +474,7 @@ func TestSilentInstanceMetadataIsBounded(t *testing.T) {
 		}
 	}()
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+l.Addr().String())
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	start := time.Now()
 	_, err = fetch(t, p, imageReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app"))
 	d := time.Since(start)
@@ -492,8 +493,8 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	f := withFake(t)
 	const token = "eyJhbGciOi.secret-service-account-token.sig"
 	f.AcceptWebIdentityTokens("some-other-token")
-	p := newProvider(t, Config{})
-	req := saReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app", token, map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
+	p := newProvider(t, ecr.Config{})
+	req := saReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app", token, map[string]string{ecr.RoleAnnotation: "arn:aws:iam::210987654321:role/r"})
 	_, err := fetch(t, p, req)
 	if err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") || !strings.Contains(err.Error(), "trust policy") {
 		t.Fatalf("error %v", err)
@@ -509,7 +510,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	f := withFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, ecr.Config{})
 	const host = "123456789012.dkr.ecr.sa-east-1.amazonaws.com"
 	f.SetTokenLifetime(90 * time.Minute)
 	res, err := fetch(t, p, imageReq(host+"/app"))
@@ -572,14 +573,14 @@ func TestSessionName(t *testing.T) {
 		sa   *providers.ServiceAccount
 		want string
 	}{
-		{nil, DefaultSessionName},
-		{&providers.ServiceAccount{}, DefaultSessionName},
+		{nil, ecr.DefaultSessionName},
+		{&providers.ServiceAccount{}, ecr.DefaultSessionName},
 		{&providers.ServiceAccount{Namespace: "kube-system", Name: "puller"}, "kube-system.puller"},
 		{&providers.ServiceAccount{Namespace: strings.Repeat("n", 63), Name: "x"}, strings.Repeat("n", 63) + "."},
 		{&providers.ServiceAccount{Namespace: "ns", Name: "a/b ü"}, "ns.a_b__"},
 	} {
 		got := sessionName(tc.sa)
-		if got != tc.want || !isSessionName(got) {
+		if got != tc.want || !ecr.IsSessionName(got) {
 			t.Errorf("sessionName(%+v) = %q, want %q", tc.sa, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package ecr
+package ecrtoken
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 )
@@ -24,7 +25,7 @@ var awsEnv = []string{
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 	"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_ECR_PUBLIC",
 	"AWS_ENDPOINT_URL_STS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-	"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE", "AWS_SDK_LOAD_CONFIG", RoleEnv, "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy",
+	"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE", "AWS_SDK_LOAD_CONFIG", ecr.RoleEnv, "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy",
 }
 
 // isolate clears the AWS environment and points the shared config and credentials files
@@ -65,7 +66,7 @@ func setEnv(t *testing.T, kvs []string) {
 	}
 }
 
-func newProvider(t *testing.T, cfg Config, opts ...Option) *Provider {
+func newProvider(t *testing.T, cfg ecr.Config, opts ...Option) *Provider {
 	t.Helper()
 	p, err := New(cfg, opts...)
 	if err != nil {

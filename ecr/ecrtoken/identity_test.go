@@ -1,13 +1,12 @@
-package ecr
+package ecrtoken
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/awsfake"
 )
@@ -19,7 +18,7 @@ func TestCacheIdentity(t *testing.T) {
 		roleA = "arn:aws:iam::210987654321:role/a"
 		roleB = "arn:aws:iam::210987654321:role/b"
 	)
-	base := newProvider(t, Config{})
+	base := newProvider(t, ecr.Config{})
 	id := func(p *Provider, req providers.Request) string {
 		t.Helper()
 		s, scope := p.CacheIdentity(req)
@@ -39,22 +38,22 @@ func TestCacheIdentity(t *testing.T) {
 	}
 	// Two tokens of the same service account and annotations: same identity (the
 	// core adds the service account's namespace/name/uid to the key).
-	sa1 := id(base, saReq(host, "sa-token-1", map[string]string{RoleAnnotation: roleA}))
-	if sa2 := id(base, saReq(host, "sa-token-2", map[string]string{RoleAnnotation: roleA})); sa1 != sa2 {
+	sa1 := id(base, saReq(host, "sa-token-1", map[string]string{ecr.RoleAnnotation: roleA}))
+	if sa2 := id(base, saReq(host, "sa-token-2", map[string]string{ecr.RoleAnnotation: roleA})); sa1 != sa2 {
 		t.Fatalf("token rotation changed the identity: %q vs %q", sa1, sa2)
 	}
 	distinct := map[string]string{
 		"plain":                  plain,
 		"sa role a":              sa1,
-		"sa role b":              id(base, saReq(host, "sa-token-1", map[string]string{RoleAnnotation: roleB})),
+		"sa role b":              id(base, saReq(host, "sa-token-1", map[string]string{ecr.RoleAnnotation: roleB})),
 		"sa node fallback":       id(base, saReq(host, "sa-token-1", nil)),
 		"other region":           id(base, imageReq("123456789012.dkr.ecr.eu-west-2.amazonaws.com/app")),
 		"fips":                   id(base, imageReq("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app")),
 		"non-fips":               id(base, imageReq("123456789012.dkr.ecr.us-east-1.amazonaws.com/app")),
 		"public":                 id(base, imageReq("public.ecr.aws/x/y")),
-		"profile":                id(newProvider(t, Config{Profile: "puller"}), imageReq(host)),
-		"node role":              id(newProvider(t, Config{RoleARN: roleA}), imageReq(host)),
-		"sa role required, none": id(newProvider(t, Config{RequireServiceAccountRole: true}), saReq(host, "sa-token-1", nil)),
+		"profile":                id(newProvider(t, ecr.Config{Profile: "puller"}), imageReq(host)),
+		"node role":              id(newProvider(t, ecr.Config{RoleARN: roleA}), imageReq(host)),
+		"sa role required, none": id(newProvider(t, ecr.Config{RequireServiceAccountRole: true}), saReq(host, "sa-token-1", nil)),
 	}
 	// Each setting that picks another principal (or another endpoint) on its own.
 	for _, kv := range [][2]string{
@@ -78,7 +77,7 @@ func TestCacheIdentity(t *testing.T) {
 	}
 	// A profile named in the config is the profile, whatever the environment says.
 	t.Setenv("AWS_PROFILE", "from-env")
-	if a, b := id(newProvider(t, Config{Profile: "puller"}), imageReq(host)), distinct["profile"]; a != b {
+	if a, b := id(newProvider(t, ecr.Config{Profile: "puller"}), imageReq(host)), distinct["profile"]; a != b {
 		t.Errorf("$AWS_PROFILE changed the identity of a configured profile: %q vs %q", a, b)
 	}
 	t.Setenv("AWS_PROFILE", "")
@@ -91,52 +90,19 @@ func TestCacheIdentity(t *testing.T) {
 	}
 	// The configured default SA role and the same role from an annotation are the
 	// same principal.
-	if a, b := id(newProvider(t, Config{ServiceAccountRoleARN: roleB}), saReq(host, "t", nil)), id(base, saReq(host, "t", map[string]string{RoleAnnotation: roleB})); a != b {
+	if a, b := id(newProvider(t, ecr.Config{ServiceAccountRoleARN: roleB}), saReq(host, "t", nil)), id(base, saReq(host, "t", map[string]string{ecr.RoleAnnotation: roleB})); a != b {
 		t.Errorf("same role, different identities: %q %q", a, b)
-	}
-}
-
-func TestDropInConfig(t *testing.T) {
-	for _, args := range [][]string{nil, {}, {"ignored", "positional"}, {"--", "--whatever"}} {
-		c, err := DropInConfig(args)
-		if err != nil || !isZero(c) {
-			t.Errorf("DropInConfig(%q) = %+v, %v", args, c, err)
-		}
-	}
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"x", "--help"}} {
-		if _, err := DropInConfig(args); !errors.Is(err, flag.ErrHelp) {
-			t.Errorf("DropInConfig(%q): %v, want flag.ErrHelp", args, err)
-		}
-	}
-	for _, args := range [][]string{{"-v", "2"}, {"--v=2"}, {"--version"}, {"--region", "us-east-1"}} {
-		if _, err := DropInConfig(args); err == nil || !strings.Contains(err.Error(), "unknown flag") {
-			t.Errorf("DropInConfig(%q): %v, want an unknown flag error like the anchor's", args, err)
-		}
-	}
-}
-
-func isZero(c Config) bool {
-	return c.Profile == "" && c.RoleARN == "" && c.ServiceAccountRoleARN == "" && !c.RequireServiceAccountRole && len(c.Registries) == 0
-}
-
-func TestAddFlags(t *testing.T) {
-	var c Config
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c.AddFlags(fs)
-	err := fs.Parse([]string{"-ecr-profile", "p", "-ecr-role-arn", "arn:aws:iam::123456789012:role/r", "-ecr-external-id", "e", "-ecr-sa-role-arn", "arn:aws:iam::123456789012:role/s", "-ecr-require-sa-role"})
-	if err != nil || c.Profile != "p" || c.RoleARN != "arn:aws:iam::123456789012:role/r" || c.ExternalID != "e" || c.ServiceAccountRoleARN != "arn:aws:iam::123456789012:role/s" || !c.RequireServiceAccountRole {
-		t.Fatalf("%+v %v", c, err)
 	}
 }
 
 // BenchmarkCacheHitPath is what every invocation pays before the cache answers:
 // Serves and CacheIdentity. Neither loads SDK configuration.
 func BenchmarkCacheHitPath(b *testing.B) {
-	p, err := New(Config{RoleARN: "arn:aws:iam::123456789012:role/r"})
+	p, err := New(ecr.Config{RoleARN: "arn:aws:iam::123456789012:role/r"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := saReq("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", "tok", map[string]string{RoleAnnotation: "arn:aws:iam::210987654321:role/a"})
+	req := saReq("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", "tok", map[string]string{ecr.RoleAnnotation: "arn:aws:iam::210987654321:role/a"})
 	b.ReportAllocs()
 	for b.Loop() {
 		if !p.Serves(req.Image) {
@@ -149,7 +115,7 @@ func BenchmarkCacheHitPath(b *testing.B) {
 func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := New(Config{}); err != nil {
+		if _, err := New(ecr.Config{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -166,7 +132,7 @@ func BenchmarkCredentials(b *testing.B) {
 	}
 	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	b.Setenv("AWS_CA_BUNDLE", "")
-	p, err := New(Config{})
+	p, err := New(ecr.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ecr
+package ecrtoken
 
 import (
 	"crypto/sha256"
@@ -9,24 +9,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// Name is the backend's name in errors, logs and cache keys.
-const Name = "ecr"
-
-// RoleAnnotation is the service account annotation naming the role to assume with the
-// pod's service account token (the anchor's name for it).
-const RoleAnnotation = "eks.amazonaws.com/ecr-role-arn"
-
-// RoleEnv is the environment variable with the default role for service-account
-// requests (the anchor reads it too).
-const RoleEnv = "AWS_ECR_ROLE_ARN"
-
-// DefaultSessionName names sessions of Config.RoleARN, and web identity sessions
-// whose service account is unknown.
-const DefaultSessionName = "image-credential-provider"
 
 // Option adjusts a Provider.
 type Option func(*Provider)
@@ -46,11 +32,11 @@ func WithLookupEnv(f func(string) (string, bool)) Option {
 // and providers.Cacheable. New does no I/O; Serves and CacheIdentity are string work;
 // only Credentials loads the SDK configuration and calls AWS.
 type Provider struct {
-	cfg      Config
-	saRole   string // Config.ServiceAccountRoleARN or $AWS_ECR_ROLE_ARN
-	mappings map[string]ecrhost.Registry
-	http     aws.HTTPClient
-	env      func(string) (string, bool)
+	cfg    ecr.Config
+	saRole string // ecr.Config.ServiceAccountRoleARN or $AWS_ECR_ROLE_ARN
+	hosts  *ecr.Hosts
+	http   aws.HTTPClient
+	env    func(string) (string, bool)
 	// maxBackoff is MaxBackoff; tests shorten it.
 	maxBackoff time.Duration
 }
@@ -58,69 +44,48 @@ type Provider struct {
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Cacheable = (*Provider)(nil)
+	_ providers.Hosts     = (*Provider)(nil)
 )
 
 // New validates cfg and returns the backend. It does no I/O and loads no SDK
 // configuration.
-func New(cfg Config, opts ...Option) (*Provider, error) {
-	p := &Provider{cfg: cfg, env: os.LookupEnv, mappings: map[string]ecrhost.Registry{}, maxBackoff: MaxBackoff}
+func New(cfg ecr.Config, opts ...Option) (*Provider, error) {
+	hosts, err := ecr.NewHosts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, hosts: hosts, env: os.LookupEnv, maxBackoff: MaxBackoff}
 	for _, o := range opts {
 		o(p)
 	}
-	if err := validateRoleARN("roleARN", cfg.RoleARN); err != nil {
-		return nil, fmt.Errorf("ecr: %w", err)
-	}
-	if cfg.RoleSessionName != "" && !isSessionName(cfg.RoleSessionName) {
-		return nil, fmt.Errorf("ecr: roleSessionName %q: want 2-64 characters of letters, digits and +=,.@_-", cfg.RoleSessionName)
-	}
-	if cfg.ExternalID != "" && cfg.RoleARN == "" {
-		return nil, fmt.Errorf("ecr: externalID is set but roleARN is not")
-	}
 	p.saRole = cfg.ServiceAccountRoleARN
-	what := "serviceAccountRoleARN"
 	if p.saRole == "" {
-		p.saRole, _ = p.env(RoleEnv)
+		p.saRole, _ = p.env(ecr.RoleEnv)
 		p.saRole = strings.TrimSpace(p.saRole)
-		what = RoleEnv
-	}
-	if err := validateRoleARN(what, p.saRole); err != nil {
-		return nil, fmt.Errorf("ecr: %w", err)
-	}
-	for _, r := range cfg.Registries {
-		m, err := r.validate()
-		if err != nil {
+		if err := ecr.ValidateRoleARN(ecr.RoleEnv, p.saRole); err != nil {
 			return nil, fmt.Errorf("ecr: %w", err)
 		}
-		if _, dup := p.mappings[m.host]; dup {
-			return nil, fmt.Errorf("ecr: registries: host %q is mapped twice", r.Host)
-		}
-		p.mappings[m.host] = m.reg
 	}
 	return p, nil
 }
 
 // Name implements providers.Provider.
-func (p *Provider) Name() string { return Name }
+func (p *Provider) Name() string { return ecr.Name }
 
 // Serves reports whether img is on an ECR or ECR Public registry host, or on a host
-// mapped in Config.Registries. No I/O.
-func (p *Provider) Serves(img providers.Image) bool {
-	_, ok := p.registry(img.Host)
-	return ok
-}
+// mapped in ecr.Config.Registries (ecr.Hosts). No I/O.
+func (p *Provider) Serves(img providers.Image) bool { return p.hosts.Serves(img) }
+
+// MatchImages implements providers.Hosts (ecr.Hosts).
+func (p *Provider) MatchImages() []string { return p.hosts.MatchImages() }
 
 // registry says what registry host (as the image names it) is.
-func (p *Provider) registry(host string) (ecrhost.Registry, bool) {
-	if r, ok := p.mappings[strings.ToLower(host)]; ok {
-		return r, true
-	}
-	return ecrhost.Parse(host)
-}
+func (p *Provider) registry(host string) (ecrhost.Registry, bool) { return p.hosts.Registry(host) }
 
 // identity is the AWS principal chosen for one request.
 type identity struct {
 	// webIdentityRole is the role assumed with the request's service account token;
-	// empty means the node's credentials (then Config.RoleARN, if set).
+	// empty means the node's credentials (then ecr.Config.RoleARN, if set).
 	webIdentityRole string
 	// source says where webIdentityRole came from (annotation, config, env).
 	source string
@@ -134,8 +99,8 @@ func (p *Provider) identityFor(req providers.Request) (identity, error) {
 	if sa == nil || sa.Token == "" {
 		return identity{}, nil
 	}
-	if arn := strings.TrimSpace(sa.Annotations[RoleAnnotation]); arn != "" {
-		if err := validateRoleARN("annotation "+RoleAnnotation, arn); err != nil {
+	if arn := strings.TrimSpace(sa.Annotations[ecr.RoleAnnotation]); arn != "" {
+		if err := ecr.ValidateRoleARN("annotation "+ecr.RoleAnnotation, arn); err != nil {
 			return identity{}, err
 		}
 		return identity{webIdentityRole: arn, source: "annotation"}, nil
@@ -144,7 +109,7 @@ func (p *Provider) identityFor(req providers.Request) (identity, error) {
 		return identity{webIdentityRole: p.saRole, source: "default"}, nil
 	}
 	if p.cfg.RequireServiceAccountRole {
-		return identity{}, fmt.Errorf("service account %s has no %s annotation and no default role is configured (serviceAccountRoleARN or $%s), and requireServiceAccountRole refuses the node's credentials", saName(sa), RoleAnnotation, RoleEnv)
+		return identity{}, fmt.Errorf("service account %s has no %s annotation and no default role is configured (serviceAccountRoleARN or $%s), and requireServiceAccountRole refuses the node's credentials", saName(sa), ecr.RoleAnnotation, ecr.RoleEnv)
 	}
 	return identity{}, nil
 }
@@ -200,7 +165,7 @@ func (p *Provider) CacheIdentity(req providers.Request) (string, providers.Cache
 	return b.String(), providers.RegistryPluginCacheKeyType
 }
 
-// profile is the shared config profile the SDK will use: Config.Profile, else
+// profile is the shared config profile the SDK will use: ecr.Config.Profile, else
 // $AWS_PROFILE, else $AWS_DEFAULT_PROFILE (the SDK's own order); empty means "default".
 func (p *Provider) profile() string {
 	for _, v := range []string{p.cfg.Profile, p.getenv("AWS_PROFILE"), p.getenv("AWS_DEFAULT_PROFILE")} {
