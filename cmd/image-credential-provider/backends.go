@@ -9,7 +9,7 @@ import (
 	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/ecr/ecrtoken"
-	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/gcr/gcrtoken"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -23,7 +23,7 @@ type backend struct {
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
 	{name: "ecr", build: func(cfg *Config) (providers.Provider, error) { return ecrtoken.New(cfg.ECR) }},
-	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
+	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcrtoken.New(cfg.GCR) }},
 	{name: "acr", build: func(cfg *Config) (providers.Provider, error) { return acr.New(cfg.ACR) }},
 }
 

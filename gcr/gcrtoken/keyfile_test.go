@@ -1,10 +1,12 @@
-package gcr
+package gcrtoken
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
 
@@ -74,7 +76,7 @@ func TestKeyFileCredentials(t *testing.T) {
 			t.Run(tt.name+" via "+via, func(t *testing.T) {
 				f := startFake(t)
 				path := writeJSON(t, tt.creds(t, f))
-				cfg := Config{Sources: []string{SourceKeyFile}}
+				cfg := gcr.Config{Sources: []string{gcr.SourceKeyFile}}
 				if via == "env" {
 					t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
 				} else {
@@ -111,7 +113,7 @@ func TestKeyFileScopes(t *testing.T) {
 		"service_account_impersonation_url": f.ImpersonationURL(targetEmail),
 		"source_credentials":                serviceAccountKey(t, f, keyEmail),
 	}
-	cfg := Config{KeyFile: writeJSON(t, imp), Scopes: []string{gcpfake.ScopeStorageReadOnly}}
+	cfg := gcr.Config{KeyFile: writeJSON(t, imp), Scopes: []string{gcpfake.ScopeStorageReadOnly}}
 	if _, err := fetch(t, newProvider(t, cfg), request("gcr.io")); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestKeyFileFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t)
-			cfg := Config{KeyFile: tt.setup(t, f), Timeout: Duration{5 * time.Second}}
+			cfg := gcr.Config{KeyFile: tt.setup(t, f), Timeout: duration.Of(5 * time.Second)}
 			res, err := fetch(t, newProvider(t, cfg), request("gcr.io"))
 			if res != nil {
 				t.Fatal("got credentials")

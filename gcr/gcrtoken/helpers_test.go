@@ -1,4 +1,4 @@
-package gcr
+package gcrtoken
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
@@ -29,7 +30,7 @@ func startFake(t *testing.T) *gcpfake.Server {
 	return f
 }
 
-func newProvider(t *testing.T, cfg Config, opts ...Option) *Provider {
+func newProvider(t *testing.T, cfg gcr.Config, opts ...Option) *Provider {
 	t.Helper()
 	p, err := New(cfg, opts...)
 	if err != nil {

@@ -1,90 +1,19 @@
-package gcr
+package gcrtoken
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
 
-func TestIsRegistryHost(t *testing.T) {
-	tests := []struct {
-		host string
-		want bool
-	}{
-		{"gcr.io", true},
-		{"us.gcr.io", true},
-		{"eu.gcr.io", true},
-		{"asia.gcr.io", true},
-		{"marketplace.gcr.io", true},
-		{"GCR.io", true},
-		{"gcr.io:443", true},
-		{"container.cloud.google.com", true},
-		{"us-docker.pkg.dev", true},
-		{"europe-west1-docker.pkg.dev", true},
-		{"docker.us-central1.rep.pkg.dev", true},
-		{"docker.europe-west4.rep.pkg.dev", true},
-		{"us-docker.pkg.dev:443", true},
-
-		{"gcr.io:5000", false},
-		{"us.gcr.io:80", false},
-		{"a.b.gcr.io", false},
-		{"pkg.dev", false},
-		{"a.b.pkg.dev", false},
-		{"rep.pkg.dev", true}, // *.pkg.dev: Google's whole domain
-		{"npm.us-central1.rep.pkg.dev", false},
-		{"docker.us.rep.example.dev", false},
-		{"x.docker.us.rep.pkg.dev", false},
-		{"gcr.io.evil.example", false},
-		{"evilgcr.io", false},
-		{"evil-gcr.io", false},
-		{"cloud.google.com", false},
-		{"x.container.cloud.google.com", false},
-		{"docker.io", false},
-		{"registry.k8s.io", false},
-		{"123456789012.dkr.ecr.us-east-1.amazonaws.com", false},
-		{"myreg.azurecr.io", false},
-		{"localhost:5000", false},
-		{"", false},
-		{".gcr.io", false},
-		{"-x.gcr.io", false},
-		{"x_.gcr.io", false},
-		{"us.gcr.io.", false},
-		{"[::1]:443", false},
-	}
-	for _, tt := range tests {
-		if got := IsRegistryHost(tt.host); got != tt.want {
-			t.Errorf("IsRegistryHost(%q) = %v, want %v", tt.host, got, tt.want)
-		}
-	}
-}
-
-func FuzzIsRegistryHost(f *testing.F) {
-	for _, s := range []string{"gcr.io", "us.gcr.io:443", "docker.us-east1.rep.pkg.dev", "container.cloud.google.com", "docker.io", "a.b.gcr.io", "x.pkg.dev:5000"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, host string) {
-		if !IsRegistryHost(host) {
-			return
-		}
-		name, port, hasPort := strings.Cut(strings.ToLower(host), ":")
-		if hasPort && port != "443" {
-			t.Fatalf("%q accepted with port %q", host, port)
-		}
-		if name != "gcr.io" && !strings.HasSuffix(name, ".gcr.io") && !strings.HasSuffix(name, ".pkg.dev") && name != "container.cloud.google.com" {
-			t.Fatalf("%q accepted outside Google's domains", host)
-		}
-		if strings.ContainsAny(name, "/@[]*?_ ") {
-			t.Fatalf("%q accepted with a character no host label has", host)
-		}
-	})
-}
-
 func TestMetadataTokenForEachGoogleHost(t *testing.T) {
 	f := startFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, gcr.Config{})
 	for _, host := range []string{"gcr.io", "us.gcr.io", "container.cloud.google.com", "us-docker.pkg.dev", "europe-west1-docker.pkg.dev", "docker.us-central1.rep.pkg.dev", "gcr.io:443"} {
 		t.Run(host, func(t *testing.T) {
 			before := time.Now()
@@ -109,7 +38,7 @@ func TestMetadataTokenForEachGoogleHost(t *testing.T) {
 
 func TestNonGoogleHostsNeverGetAToken(t *testing.T) {
 	f := startFake(t)
-	p := newProvider(t, Config{})
+	p := newProvider(t, gcr.Config{})
 	for _, host := range []string{"docker.io", "registry.k8s.io", "gcr.io:5000", "gcr.io.example.com", "quay.io", "localhost:5000"} {
 		t.Run(host, func(t *testing.T) {
 			if p.Serves(providers.Image{Host: host, Path: "x"}) {
@@ -144,7 +73,7 @@ func TestMetadataExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t)
 			f.SetTokenLifetimes(tt.lifetimes...)
-			p := newProvider(t, Config{})
+			p := newProvider(t, gcr.Config{})
 			before := time.Now()
 			res, err := fetch(t, p, request("gcr.io"))
 			if got := f.Calls(gcpfake.MetadataToken); got != tt.wantCalls {
@@ -187,7 +116,7 @@ func TestMetadataScopes(t *testing.T) {
 		t.Run(strings.Join(tt.scopes, ","), func(t *testing.T) {
 			f := startFake(t)
 			f.SetScopes("default", tt.scopes...)
-			res, err := fetch(t, newProvider(t, Config{}), request("us-docker.pkg.dev"))
+			res, err := fetch(t, newProvider(t, gcr.Config{}), request("us-docker.pkg.dev"))
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatal(err)
@@ -207,7 +136,7 @@ func TestMetadataNamedServiceAccount(t *testing.T) {
 	f := startFake(t)
 	const email = "puller@fake-project.iam.gserviceaccount.com"
 	f.AddServiceAccount(email, gcpfake.ScopeCloudPlatform)
-	res, err := fetch(t, newProvider(t, Config{ServiceAccount: email}), request("gcr.io"))
+	res, err := fetch(t, newProvider(t, gcr.Config{ServiceAccount: email}), request("gcr.io"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,11 +144,11 @@ func TestMetadataNamedServiceAccount(t *testing.T) {
 		t.Errorf("token for %q, want %q", it.Identity, email)
 	}
 
-	_, err = fetch(t, newProvider(t, Config{ServiceAccount: "missing@fake-project.iam.gserviceaccount.com"}), request("gcr.io"))
+	_, err = fetch(t, newProvider(t, gcr.Config{ServiceAccount: "missing@fake-project.iam.gserviceaccount.com"}), request("gcr.io"))
 	checkOneLine(t, err, "gcr.io", "no service account", "missing@")
 
 	f.RemoveDefaultServiceAccount()
-	_, err = fetch(t, newProvider(t, Config{}), request("gcr.io"))
+	_, err = fetch(t, newProvider(t, gcr.Config{}), request("gcr.io"))
 	checkOneLine(t, err, "gcr.io", `no service account "default"`)
 }
 
@@ -239,7 +168,7 @@ func TestMetadataFailuresAreErrorsWithinTheBound(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t)
 			tt.setup(f)
-			p := newProvider(t, Config{Timeout: Duration{tt.timeout}})
+			p := newProvider(t, gcr.Config{Timeout: duration.Of(tt.timeout)})
 			start := time.Now()
 			res, err := fetch(t, p, request("gcr.io"))
 			if el := time.Since(start); el > tt.timeout+time.Second {
@@ -256,7 +185,7 @@ func TestMetadataFailuresAreErrorsWithinTheBound(t *testing.T) {
 func TestNotOnGCEFailsFastWithoutNetwork(t *testing.T) {
 	f := startFake(t)
 	t.Setenv("GCE_METADATA_HOST", "")
-	p := newProvider(t, Config{}, notGCE(t))
+	p := newProvider(t, gcr.Config{}, notGCE(t))
 	start := time.Now()
 	res, err := fetch(t, p, request("gcr.io"))
 	if el := time.Since(start); el > 500*time.Millisecond {
@@ -280,7 +209,7 @@ func TestGCEDetectionFromProductName(t *testing.T) {
 		content string
 		want    bool
 	}{{"Google Compute Engine\n", true}, {"Google", true}, {"Standard PC", false}, {"", false}} {
-		p := newProvider(t, Config{}, WithProductNameFile(writeFile(t, "product_name", tt.content)))
+		p := newProvider(t, gcr.Config{}, WithProductNameFile(writeFile(t, "product_name", tt.content)))
 		if got := p.onGCE(t.Context()); got != tt.want {
 			t.Errorf("product name %q: onGCE = %v, want %v", tt.content, got, tt.want)
 		}
@@ -300,8 +229,8 @@ func TestSourcesOrder(t *testing.T) {
 	}{
 		{"default: key file first when named", nil, true, gcpfake.OAuth2},
 		{"default: metadata without a key file", nil, false, gcpfake.MetadataToken},
-		{"metadata first", []string{SourceMetadata, SourceKeyFile}, true, gcpfake.MetadataToken},
-		{"key file only", []string{SourceKeyFile}, true, gcpfake.OAuth2},
+		{"metadata first", []string{gcr.SourceMetadata, gcr.SourceKeyFile}, true, gcpfake.MetadataToken},
+		{"key file only", []string{gcr.SourceKeyFile}, true, gcpfake.OAuth2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,7 +238,7 @@ func TestSourcesOrder(t *testing.T) {
 			if tt.keyFile {
 				t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", writeJSON(t, serviceAccountKey(t, f, keyEmail)))
 			}
-			res, err := fetch(t, newProvider(t, Config{Sources: tt.sources}), request("gcr.io"))
+			res, err := fetch(t, newProvider(t, gcr.Config{Sources: tt.sources}), request("gcr.io"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +252,7 @@ func TestSourcesOrder(t *testing.T) {
 
 func TestKeyFileOnlyWithoutKey(t *testing.T) {
 	f := startFake(t)
-	_, err := fetch(t, newProvider(t, Config{Sources: []string{SourceKeyFile}}), request("gcr.io"))
+	_, err := fetch(t, newProvider(t, gcr.Config{Sources: []string{gcr.SourceKeyFile}}), request("gcr.io"))
 	checkOneLine(t, err, "gcr.io", "no Google credentials", "GOOGLE_APPLICATION_CREDENTIALS is not set")
 	if n := f.TotalCalls(); n != 0 {
 		t.Errorf("%d calls reached the fake", n)
@@ -333,7 +262,7 @@ func TestKeyFileOnlyWithoutKey(t *testing.T) {
 func TestCredentialsRespectTheCallersContext(t *testing.T) {
 	f := startFake(t)
 	f.SetDelay(gcpfake.MetadataToken, 5*time.Second)
-	p := newProvider(t, Config{})
+	p := newProvider(t, gcr.Config{})
 	ctx, cancel := contextWithTimeout(t, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

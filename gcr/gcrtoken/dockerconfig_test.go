@@ -1,4 +1,4 @@
-package gcr
+package gcrtoken
 
 import (
 	"encoding/base64"
@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
@@ -53,7 +55,7 @@ func TestDockerCfgAttribute(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t)
 			f.SetAttribute(AttributeDockerCfg, cfg)
-			p := newProvider(t, Config{Sources: []string{SourceDockerCfg}, DockerConfigAnyHost: true})
+			p := newProvider(t, gcr.Config{Sources: []string{gcr.SourceDockerCfg}, DockerConfigAnyHost: true})
 			if !p.Serves(providers.Image{Host: tt.host}) {
 				t.Fatalf("Serves(%q) = false with DockerConfigAnyHost", tt.host)
 			}
@@ -92,7 +94,7 @@ func TestDockerCfgNeverRunsCredentialHelpers(t *testing.T) {
 	}
 	t.Setenv("PATH", filepath.Dir(helper)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	f.SetAttribute(AttributeDockerCfg, `{"auths":{},"credHelpers":{"registry.example.com":"evil"},"credsStore":"evil"}`)
-	_, err := fetch(t, newProvider(t, Config{Sources: []string{SourceDockerCfg}, DockerConfigAnyHost: true}), request("registry.example.com"))
+	_, err := fetch(t, newProvider(t, gcr.Config{Sources: []string{gcr.SourceDockerCfg}, DockerConfigAnyHost: true}), request("registry.example.com"))
 	checkOneLine(t, err, "registry.example.com", "no entry for this registry")
 	if b, _ := os.ReadFile(marker); len(b) != 0 {
 		t.Error("a credential helper named by the metadata attribute was run")
@@ -101,7 +103,7 @@ func TestDockerCfgNeverRunsCredentialHelpers(t *testing.T) {
 
 func TestDockerCfgOnlyGoogleHostsWithoutAnyHost(t *testing.T) {
 	startFake(t)
-	p := newProvider(t, Config{Sources: []string{SourceDockerCfg}})
+	p := newProvider(t, gcr.Config{Sources: []string{gcr.SourceDockerCfg}})
 	if p.Serves(providers.Image{Host: "registry.example.com"}) || !p.Serves(providers.Image{Host: "gcr.io"}) {
 		t.Error("without DockerConfigAnyHost the backend must serve Google hosts only")
 	}
@@ -114,13 +116,13 @@ func TestDockerCfgAttributeMissingOrBad(t *testing.T) {
 		value *string
 		want  []string
 	}{
-		{"google-dockercfg not set", SourceDockerCfg, nil, []string{"no Google credentials", "instance attribute google-dockercfg is not set"}},
-		{"google-dockercfg-url not set", SourceDockerCfgURL, nil, []string{"no Google credentials", "instance attribute google-dockercfg-url is not set"}},
-		{"not JSON", SourceDockerCfg, ptr("{nope"), []string{"docker config: malformed JSON"}},
-		{"too large", SourceDockerCfg, ptr(`{"auths":{}, "x":"` + strings.Repeat("a", maxDockerConfigBytes) + `"}`), []string{"larger than"}},
-		{"plain http elsewhere", SourceDockerCfgURL, ptr("http://127.0.0.1:1/cfg?sig=fake-signature"), []string{"plain http is only allowed to the metadata server"}},
-		{"file scheme", SourceDockerCfgURL, ptr("file:///etc/shadow"), []string{`URL scheme "file" is not supported`}},
-		{"relative", SourceDockerCfgURL, ptr("cfg.json"), []string{"not an absolute URL"}},
+		{"google-dockercfg not set", gcr.SourceDockerCfg, nil, []string{"no Google credentials", "instance attribute google-dockercfg is not set"}},
+		{"google-dockercfg-url not set", gcr.SourceDockerCfgURL, nil, []string{"no Google credentials", "instance attribute google-dockercfg-url is not set"}},
+		{"not JSON", gcr.SourceDockerCfg, ptr("{nope"), []string{"docker config: malformed JSON"}},
+		{"too large", gcr.SourceDockerCfg, ptr(`{"auths":{}, "x":"` + strings.Repeat("a", maxDockerConfigBytes) + `"}`), []string{"larger than"}},
+		{"plain http elsewhere", gcr.SourceDockerCfgURL, ptr("http://127.0.0.1:1/cfg?sig=fake-signature"), []string{"plain http is only allowed to the metadata server"}},
+		{"file scheme", gcr.SourceDockerCfgURL, ptr("file:///etc/shadow"), []string{`URL scheme "file" is not supported`}},
+		{"relative", gcr.SourceDockerCfgURL, ptr("cfg.json"), []string{"not an absolute URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +130,7 @@ func TestDockerCfgAttributeMissingOrBad(t *testing.T) {
 			if tt.value != nil {
 				f.SetAttribute(attributeFor(tt.src), *tt.value)
 			}
-			res, err := fetch(t, newProvider(t, Config{Sources: []string{tt.src}, DockerConfigAnyHost: true}), request("registry.example.com"))
+			res, err := fetch(t, newProvider(t, gcr.Config{Sources: []string{tt.src}, DockerConfigAnyHost: true}), request("registry.example.com"))
 			if res != nil {
 				t.Fatal("got credentials")
 			}
@@ -181,7 +183,7 @@ func TestDockerCfgURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := startFake(t)
 			f.SetAttribute(AttributeDockerCfgURL, tt.url(f)+"\n")
-			p := newProvider(t, Config{Sources: []string{SourceDockerCfgURL}, DockerConfigAnyHost: true}, WithHTTPTransport(tlsSrv.Client().Transport))
+			p := newProvider(t, gcr.Config{Sources: []string{gcr.SourceDockerCfgURL}, DockerConfigAnyHost: true}, WithHTTPTransport(tlsSrv.Client().Transport))
 			res, err := fetch(t, p, request("registry.example.com"))
 			if tt.wantErr != nil {
 				if res != nil {
@@ -209,7 +211,7 @@ func TestDockerCfgURLPlainHTTPNeverContacted(t *testing.T) {
 	defer plain.Close()
 	f := startFake(t)
 	f.SetAttribute(AttributeDockerCfgURL, plain.URL+"/cfg")
-	_, err := fetch(t, newProvider(t, Config{Sources: []string{SourceDockerCfgURL}, DockerConfigAnyHost: true, Timeout: Duration{2 * time.Second}}), request("registry.example.com"))
+	_, err := fetch(t, newProvider(t, gcr.Config{Sources: []string{gcr.SourceDockerCfgURL}, DockerConfigAnyHost: true, Timeout: duration.Of(2 * time.Second)}), request("registry.example.com"))
 	checkOneLine(t, err, "registry.example.com", "plain http")
 	if hits.Load() != 0 {
 		t.Errorf("the plain http URL was fetched %d times", hits.Load())

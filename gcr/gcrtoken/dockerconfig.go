@@ -1,4 +1,4 @@
-package gcr
+package gcrtoken
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/compute/metadata"
 
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -27,7 +28,7 @@ const (
 const maxDockerConfigBytes = 1 << 20
 
 func attributeFor(src string) string {
-	if src == SourceDockerCfgURL {
+	if src == gcr.SourceDockerCfgURL {
 		return AttributeDockerCfgURL
 	}
 	return AttributeDockerCfg
@@ -50,7 +51,7 @@ func (p *Provider) dockerConfig(ctx context.Context, src string) (*dockercfg.Fil
 		return nil, fmt.Errorf("larger than %d bytes", maxDockerConfigBytes)
 	}
 	data := []byte(v)
-	if src == SourceDockerCfgURL {
+	if src == gcr.SourceDockerCfgURL {
 		if data, err = p.fetchDockerConfig(ctx, strings.TrimSpace(v)); err != nil {
 			return nil, err
 		}

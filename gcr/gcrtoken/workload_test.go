@@ -1,26 +1,28 @@
-package gcr
+package gcrtoken
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
 
 const podToken1 = "fake-pod-sa-token-1"
 
-func wiConfig(f *gcpfake.Server, w WorkloadIdentity) Config {
+func wiConfig(f *gcpfake.Server, w gcr.WorkloadIdentity) gcr.Config {
 	w.TokenURL, w.IAMCredentialsURL = f.STSURL, f.IAMCredentialsURL
-	return Config{WorkloadIdentity: w}
+	return gcr.Config{WorkloadIdentity: w}
 }
 
 func TestServiceAccountTokenExchange(t *testing.T) {
 	const gkeProvider = "https://container.googleapis.com/v1/projects/fake-project/locations/us-central1/clusters/c1"
 	tests := []struct {
 		name         string
-		wi           WorkloadIdentity
+		wi           gcr.WorkloadIdentity
 		annotations  map[string]string
 		wantAudience string
 		wantSource   gcpfake.Endpoint
@@ -28,45 +30,45 @@ func TestServiceAccountTokenExchange(t *testing.T) {
 	}{
 		{
 			name:         "pool provider, federated token",
-			wi:           WorkloadIdentity{Audience: poolAud},
+			wi:           gcr.WorkloadIdentity{Audience: poolAud},
 			wantAudience: poolAud,
 			wantSource:   gcpfake.STS,
 			wantIdentity: "federated:" + poolAud,
 		},
 		{
 			name:         "GKE form from project and identity provider",
-			wi:           WorkloadIdentity{ProjectID: "fake-project", IdentityProvider: gkeProvider},
+			wi:           gcr.WorkloadIdentity{ProjectID: "fake-project", IdentityProvider: gkeProvider},
 			wantAudience: "identitynamespace:fake-project.svc.id.goog:" + gkeProvider,
 			wantSource:   gcpfake.STS,
 			wantIdentity: "federated:identitynamespace:fake-project.svc.id.goog:" + gkeProvider,
 		},
 		{
 			name:         "impersonation from the annotation",
-			wi:           WorkloadIdentity{Audience: poolAud},
-			annotations:  map[string]string{AnnotationServiceAccount: targetEmail},
+			wi:           gcr.WorkloadIdentity{Audience: poolAud},
+			annotations:  map[string]string{gcr.AnnotationServiceAccount: targetEmail},
 			wantAudience: poolAud,
 			wantSource:   gcpfake.IAMCredentials,
 			wantIdentity: targetEmail,
 		},
 		{
 			name:         "impersonation from the configuration",
-			wi:           WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"},
+			wi:           gcr.WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"},
 			wantAudience: poolAud,
 			wantSource:   gcpfake.IAMCredentials,
 			wantIdentity: "configured@fake-project.iam.gserviceaccount.com",
 		},
 		{
 			name:         "annotation wins over configuration",
-			wi:           WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"},
-			annotations:  map[string]string{AnnotationServiceAccount: targetEmail},
+			wi:           gcr.WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"},
+			annotations:  map[string]string{gcr.AnnotationServiceAccount: targetEmail},
 			wantAudience: poolAud,
 			wantSource:   gcpfake.IAMCredentials,
 			wantIdentity: targetEmail,
 		},
 		{
 			name:         "opted in when required",
-			wi:           WorkloadIdentity{ProjectID: "fake-project", IdentityProvider: gkeProvider, RequireOptIn: true},
-			annotations:  map[string]string{AnnotationEnableImagePull: "true", AnnotationServiceAccount: targetEmail},
+			wi:           gcr.WorkloadIdentity{ProjectID: "fake-project", IdentityProvider: gkeProvider, RequireOptIn: true},
+			annotations:  map[string]string{gcr.AnnotationEnableImagePull: "true", gcr.AnnotationServiceAccount: targetEmail},
 			wantAudience: "identitynamespace:fake-project.svc.id.goog:" + gkeProvider,
 			wantSource:   gcpfake.IAMCredentials,
 			wantIdentity: targetEmail,
@@ -98,7 +100,7 @@ func TestServiceAccountTokenExchange(t *testing.T) {
 			}
 			if tt.wantSource == gcpfake.IAMCredentials {
 				imp := f.LastImpersonation()
-				if !strings.HasPrefix(imp.Caller, "federated:") || strings.Join(imp.Scope, " ") != DefaultScopes[0] {
+				if !strings.HasPrefix(imp.Caller, "federated:") || strings.Join(imp.Scope, " ") != gcr.DefaultScopes[0] {
 					t.Errorf("impersonation %+v, want a federated caller asking cloud-platform", imp)
 				}
 			}
@@ -115,13 +117,13 @@ func TestServiceAccountTokenExchange(t *testing.T) {
 func TestServiceAccountTokenFallsBackToNodeCredentials(t *testing.T) {
 	tests := []struct {
 		name string
-		wi   WorkloadIdentity
+		wi   gcr.WorkloadIdentity
 		req  providers.Request
 	}{
-		{"workload identity not configured", WorkloadIdentity{}, saRequest("gcr.io", podToken1, nil)},
-		{"not opted in", WorkloadIdentity{Audience: poolAud, RequireOptIn: true}, saRequest("gcr.io", podToken1, map[string]string{AnnotationServiceAccount: targetEmail})},
-		{"opt-in not true", WorkloadIdentity{Audience: poolAud, RequireOptIn: true}, saRequest("gcr.io", podToken1, map[string]string{AnnotationEnableImagePull: "false"})},
-		{"no service account in the request", WorkloadIdentity{Audience: poolAud}, request("gcr.io")},
+		{"workload identity not configured", gcr.WorkloadIdentity{}, saRequest("gcr.io", podToken1, nil)},
+		{"not opted in", gcr.WorkloadIdentity{Audience: poolAud, RequireOptIn: true}, saRequest("gcr.io", podToken1, map[string]string{gcr.AnnotationServiceAccount: targetEmail})},
+		{"opt-in not true", gcr.WorkloadIdentity{Audience: poolAud, RequireOptIn: true}, saRequest("gcr.io", podToken1, map[string]string{gcr.AnnotationEnableImagePull: "false"})},
+		{"no service account in the request", gcr.WorkloadIdentity{Audience: poolAud}, request("gcr.io")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,28 +145,28 @@ func TestServiceAccountTokenFallsBackToNodeCredentials(t *testing.T) {
 func TestServiceAccountTokenFailures(t *testing.T) {
 	tests := []struct {
 		name  string
-		wi    WorkloadIdentity
+		wi    gcr.WorkloadIdentity
 		setup func(*gcpfake.Server)
 		req   providers.Request
 		want  []string
 	}{
 		{
 			name:  "STS refuses the token",
-			wi:    WorkloadIdentity{Audience: poolAud},
+			wi:    gcr.WorkloadIdentity{Audience: poolAud},
 			setup: func(f *gcpfake.Server) { f.AcceptSubjectTokens("another-token") },
 			req:   saRequest("gcr.io", podToken1, nil),
 			want:  []string{"workload identity (audience " + poolAud + ")", "invalid_grant"},
 		},
 		{
 			name:  "impersonation fails",
-			wi:    WorkloadIdentity{Audience: poolAud},
+			wi:    gcr.WorkloadIdentity{Audience: poolAud},
 			setup: func(f *gcpfake.Server) { f.FailNext(gcpfake.IAMCredentials, 10, 403) },
-			req:   saRequest("gcr.io", podToken1, map[string]string{AnnotationServiceAccount: targetEmail}),
+			req:   saRequest("gcr.io", podToken1, map[string]string{gcr.AnnotationServiceAccount: targetEmail}),
 			want:  []string{"workload identity as " + targetEmail, "403"},
 		},
 		{
 			name: "STS slow",
-			wi:   WorkloadIdentity{Audience: poolAud},
+			wi:   gcr.WorkloadIdentity{Audience: poolAud},
 			setup: func(f *gcpfake.Server) {
 				f.SetDelay(gcpfake.STS, 10*time.Second)
 			},
@@ -173,26 +175,26 @@ func TestServiceAccountTokenFailures(t *testing.T) {
 		},
 		{
 			name:  "short-lived federated token",
-			wi:    WorkloadIdentity{Audience: poolAud},
+			wi:    gcr.WorkloadIdentity{Audience: poolAud},
 			setup: func(f *gcpfake.Server) { f.SetSTSLifetime(30 * time.Second) },
 			req:   saRequest("gcr.io", podToken1, nil),
 			want:  []string{"safety margin"},
 		},
 		{
 			name: "annotation is not an email",
-			wi:   WorkloadIdentity{Audience: poolAud},
-			req:  saRequest("gcr.io", podToken1, map[string]string{AnnotationServiceAccount: "x/../../evil"}),
-			want: []string{AnnotationServiceAccount, "not a service account email"},
+			wi:   gcr.WorkloadIdentity{Audience: poolAud},
+			req:  saRequest("gcr.io", podToken1, map[string]string{gcr.AnnotationServiceAccount: "x/../../evil"}),
+			want: []string{gcr.AnnotationServiceAccount, "not a service account email"},
 		},
 		{
 			name: "opted in without a token",
-			wi:   WorkloadIdentity{Audience: poolAud, RequireOptIn: true},
-			req:  saRequest("gcr.io", "", map[string]string{AnnotationEnableImagePull: "true"}),
+			wi:   gcr.WorkloadIdentity{Audience: poolAud, RequireOptIn: true},
+			req:  saRequest("gcr.io", "", map[string]string{gcr.AnnotationEnableImagePull: "true"}),
 			want: []string{"no service account token"},
 		},
 		{
 			name: "workload identity token for a non-Google host",
-			wi:   WorkloadIdentity{Audience: poolAud},
+			wi:   gcr.WorkloadIdentity{Audience: poolAud},
 			req: func() providers.Request {
 				r := saRequest("registry.example.com", podToken1, nil)
 				return r
@@ -207,7 +209,7 @@ func TestServiceAccountTokenFailures(t *testing.T) {
 				tt.setup(f)
 			}
 			cfg := wiConfig(f, tt.wi)
-			cfg.Timeout = Duration{time.Second}
+			cfg.Timeout = duration.Of(time.Second)
 			res, err := fetch(t, newProvider(t, cfg), tt.req)
 			if res != nil {
 				t.Fatal("got credentials")
@@ -237,9 +239,9 @@ func (e errString) Error() string { return string(e) }
 
 func TestCacheIdentity(t *testing.T) {
 	f := startFake(t)
-	wi := wiConfig(f, WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"})
+	wi := wiConfig(f, gcr.WorkloadIdentity{Audience: poolAud, ServiceAccount: "configured@fake-project.iam.gserviceaccount.com"})
 	p := newProvider(t, wi)
-	node := newProvider(t, Config{})
+	node := newProvider(t, gcr.Config{})
 	id := func(p *Provider, r providers.Request) string {
 		s, scope := p.CacheIdentity(r)
 		if scope != providers.RegistryPluginCacheKeyType {
@@ -250,7 +252,7 @@ func TestCacheIdentity(t *testing.T) {
 		}
 		return s
 	}
-	annotated := map[string]string{AnnotationServiceAccount: targetEmail}
+	annotated := map[string]string{gcr.AnnotationServiceAccount: targetEmail}
 	same := [][2]string{
 		{id(p, saRequest("gcr.io", podToken1, nil)), id(p, saRequest("gcr.io", "token-2", nil))},
 		{id(p, saRequest("gcr.io", podToken1, annotated)), id(p, saRequest("us.gcr.io", "token-2", annotated))},
@@ -265,10 +267,10 @@ func TestCacheIdentity(t *testing.T) {
 		id(p, saRequest("gcr.io", podToken1, nil)),
 		id(p, saRequest("gcr.io", podToken1, annotated)),
 		id(p, request("gcr.io")),
-		id(newProvider(t, wiConfig(f, WorkloadIdentity{Audience: poolAud + "2"})), saRequest("gcr.io", podToken1, nil)),
-		id(newProvider(t, Config{ServiceAccount: targetEmail}), request("gcr.io")),
-		id(newProvider(t, Config{KeyFile: "/etc/a.json"}), request("gcr.io")),
-		id(newProvider(t, Config{KeyFile: "/etc/b.json"}), request("gcr.io")),
+		id(newProvider(t, wiConfig(f, gcr.WorkloadIdentity{Audience: poolAud + "2"})), saRequest("gcr.io", podToken1, nil)),
+		id(newProvider(t, gcr.Config{ServiceAccount: targetEmail}), request("gcr.io")),
+		id(newProvider(t, gcr.Config{KeyFile: "/etc/a.json"}), request("gcr.io")),
+		id(newProvider(t, gcr.Config{KeyFile: "/etc/b.json"}), request("gcr.io")),
 	}
 	seen := map[string]int{}
 	for i, s := range distinct {

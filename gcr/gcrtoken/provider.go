@@ -1,14 +1,16 @@
-// Package gcr is the Google backend: Container Registry (gcr.io) and Artifact Registry
-// (*.pkg.dev) credentials from the GCE/GKE metadata server, a Google credentials file
-// (service-account key, workload identity federation, impersonation), the pod's service
-// account token exchanged through STS (workload identity), or the docker config in the
-// instance attributes google-dockercfg / google-dockercfg-url.
+// Package gcrtoken fetches Google registry credentials: Container Registry (gcr.io)
+// and Artifact Registry (*.pkg.dev) credentials from the GCE/GKE metadata server, a
+// Google credentials file (service-account key, workload identity federation,
+// impersonation), the pod's service account token exchanged through STS (workload
+// identity), or the docker config in the instance attributes google-dockercfg /
+// google-dockercfg-url. It is the token half of the Google backend, whose configuration
+// and host tables are package gcr.
 //
 // The answer for a Google registry is username "oauth2accesstoken" with an access token
 // as password, keyed to the image's own host, cacheKeyType Registry, and an expiry taken
 // from the token. Any failure to get credentials is an error naming the registry and the
 // cause; the backend never answers "no credentials" for a Google registry.
-package gcr
+package gcrtoken
 
 import (
 	"context"
@@ -25,11 +27,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// Name is the backend's name.
-const Name = "gcr"
 
 // Username is the registry username that goes with a Google access token.
 const Username = "oauth2accesstoken"
@@ -60,7 +60,8 @@ func WithProductNameFile(path string) Option { return func(p *Provider) { p.prod
 // Provider is the Google backend. It implements providers.Provider and
 // providers.Cacheable.
 type Provider struct {
-	cfg         Config
+	cfg         gcr.Config // validated, defaults filled in
+	hosts       *gcr.Hosts
 	api         http.RoundTripper
 	mdsClient   *http.Client
 	productFile string
@@ -70,16 +71,22 @@ type Provider struct {
 	gce     bool
 }
 
-var _ providers.Cacheable = (*Provider)(nil)
+var (
+	_ providers.Cacheable = (*Provider)(nil)
+	_ providers.Hosts     = (*Provider)(nil)
+)
 
-// New validates cfg and returns the backend.
-func New(cfg Config, opts ...Option) (*Provider, error) {
-	cfg.Sources = append([]string(nil), cfg.Sources...)
-	cfg.Scopes = append([]string(nil), cfg.Scopes...)
-	if err := cfg.validate(); err != nil {
+// New validates cfg and returns the backend. It does no I/O.
+func New(cfg gcr.Config, opts ...Option) (*Provider, error) {
+	cfg, err := cfg.Validated()
+	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, productFile: defaultProductNameFile, now: time.Now}
+	hosts, err := gcr.NewHosts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, hosts: hosts, productFile: defaultProductNameFile, now: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -100,22 +107,17 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 }
 
 // Name implements providers.Provider.
-func (p *Provider) Name() string { return Name }
+func (p *Provider) Name() string { return gcr.Name }
 
-// Serves implements providers.Provider: Google registry hosts (see IsRegistryHost), and
-// any host when DockerConfigAnyHost is set with a dockercfg source.
-func (p *Provider) Serves(img providers.Image) bool {
-	return IsRegistryHost(img.Host) || (p.cfg.DockerConfigAnyHost && p.hasDockerConfigSource())
-}
+// Serves implements providers.Provider: Google registry hosts (see gcr.IsRegistryHost),
+// and any host when DockerConfigAnyHost is set with a dockercfg source (gcr.Hosts).
+func (p *Provider) Serves(img providers.Image) bool { return p.hosts.Serves(img) }
 
-func (p *Provider) hasDockerConfigSource() bool {
-	for _, s := range p.cfg.Sources {
-		if s == SourceDockerCfg || s == SourceDockerCfgURL {
-			return true
-		}
-	}
-	return false
-}
+// ServesAnyHost reports whether every host is served (gcr.Hosts).
+func (p *Provider) ServesAnyHost() bool { return p.hosts.ServesAnyHost() }
+
+// MatchImages implements providers.Hosts (gcr.Hosts).
+func (p *Provider) MatchImages() []string { return p.hosts.MatchImages() }
 
 // wiPlan is the workload identity decision for one request.
 type wiPlan struct {
@@ -131,20 +133,20 @@ func (p *Provider) workloadPlan(req providers.Request) (*wiPlan, error) {
 	if !w.Enabled() || sa == nil {
 		return nil, nil
 	}
-	if w.RequireOptIn && sa.Annotations[AnnotationEnableImagePull] != "true" {
+	if w.RequireOptIn && sa.Annotations[gcr.AnnotationEnableImagePull] != "true" {
 		return nil, nil
 	}
 	if sa.Token == "" {
 		if w.RequireOptIn {
-			return nil, errors.New("workload identity: the service account opted in with " + AnnotationEnableImagePull + " but the kubelet sent no service account token")
+			return nil, errors.New("workload identity: the service account opted in with " + gcr.AnnotationEnableImagePull + " but the kubelet sent no service account token")
 		}
 		return nil, nil
 	}
 	plan := &wiPlan{audience: w.STSAudience(), impersonate: w.ServiceAccount}
-	if v, ok := sa.Annotations[AnnotationServiceAccount]; ok {
+	if v, ok := sa.Annotations[gcr.AnnotationServiceAccount]; ok {
 		v = strings.TrimSpace(v)
-		if !validEmail(v) {
-			return nil, errors.New("workload identity: annotation " + AnnotationServiceAccount + " is not a service account email")
+		if !gcr.IsServiceAccountEmail(v) {
+			return nil, errors.New("workload identity: annotation " + gcr.AnnotationServiceAccount + " is not a service account email")
 		}
 		plan.impersonate = v
 	}
@@ -208,10 +210,10 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return fail("service account token", err)
 	}
 	if plan != nil {
-		if !IsRegistryHost(host) {
+		if !gcr.IsRegistryHost(host) {
 			return nil, registryError(host, "workload identity tokens are only sent to Google registries")
 		}
-		klog.V(2).InfoS("Exchanging the service account token through STS", "backend", Name, "registry", host, "audience", plan.audience, "impersonate", plan.impersonate)
+		klog.V(2).InfoS("Exchanging the service account token through STS", "backend", gcr.Name, "registry", host, "audience", plan.audience, "impersonate", plan.impersonate)
 		tok, err := p.workloadToken(ctx, req.ServiceAccount.Token, plan)
 		if err != nil {
 			what := "workload identity (audience " + plan.audience + ")"
@@ -223,7 +225,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return p.tokenResult(host, tok), nil
 	}
 
-	google := IsRegistryHost(host)
+	google := gcr.IsRegistryHost(host)
 	var skipped []string
 	for _, src := range p.cfg.Sources {
 		var (
@@ -233,7 +235,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			what string
 		)
 		switch src {
-		case SourceKeyFile:
+		case gcr.SourceKeyFile:
 			if !google {
 				continue
 			}
@@ -244,7 +246,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			}
 			what = "key file " + path
 			tok, err = p.keyFileToken(ctx, path)
-		case SourceMetadata:
+		case gcr.SourceMetadata:
 			if !google {
 				continue
 			}
@@ -254,7 +256,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			}
 			what = "metadata server (service account " + p.cfg.ServiceAccount + ")"
 			tok, err = p.metadataToken(ctx)
-		case SourceDockerCfg, SourceDockerCfgURL:
+		case gcr.SourceDockerCfg, gcr.SourceDockerCfgURL:
 			if !p.onGCE(ctx) {
 				skipped = append(skipped, "not on GCE (no metadata server for "+src+")")
 				continue
@@ -270,7 +272,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		if err != nil {
 			return fail(what, err)
 		}
-		klog.V(2).InfoS("Got Google credentials", "backend", Name, "registry", host, "source", src)
+		klog.V(2).InfoS("Got Google credentials", "backend", gcr.Name, "registry", host, "source", src)
 		if tok != nil {
 			return p.tokenResult(host, tok), nil
 		}
