@@ -1,10 +1,11 @@
-package acr
+package acrtoken
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 )
 
@@ -19,7 +20,7 @@ func TestClouds(t *testing.T) {
 	tests := []struct {
 		name          string
 		azureJSON     string
-		cfg           Config
+		cfg           acr.Config
 		env           map[string]string
 		registry      string
 		wantAuthority string
@@ -33,16 +34,16 @@ func TestClouds(t *testing.T) {
 		{name: "us government", azureJSON: `{"cloud":"AzureUSGovernmentCloud",` + sp + `}`, registry: "myacr.azurecr.us",
 			wantAuthority: "login.microsoftonline.us", wantDiscovery: true},
 		{name: "us government, flag overrides azure.json", azureJSON: `{"cloud":"AzurePublicCloud",` + sp + `}`,
-			cfg: Config{Cloud: "AzureUSGovernment", DisableInstanceDiscovery: true}, registry: "myacr.azurecr.us",
+			cfg: acr.Config{Cloud: "AzureUSGovernment", DisableInstanceDiscovery: true}, registry: "myacr.azurecr.us",
 			wantAuthority: "login.microsoftonline.us", wantDiscovery: false},
 		{name: "azure stack from AZURE_ENVIRONMENT_FILEPATH", azureJSON: `{"cloud":"AzureStackCloud",` + sp + `}`,
 			env: map[string]string{"AZURE_ENVIRONMENT_FILEPATH": stackEnv}, registry: "myacr.azurecr.stack.example",
 			wantAuthority: "login.stack.example", wantDiscovery: false},
 		{name: "custom cloud from the config's environment file", azureJSON: `{` + sp + `}`,
-			cfg: Config{EnvironmentFile: stackEnv}, registry: "myacr.westus.geo.azurecr.stack.example",
+			cfg: acr.Config{EnvironmentFile: stackEnv}, registry: "myacr.westus.geo.azurecr.stack.example",
 			wantAuthority: "login.stack.example", wantDiscovery: false},
 		{name: "registry suffix from the config", azureJSON: `{` + sp + `}`,
-			cfg: Config{RegistrySuffixes: []string{".ACR.internal.example"}}, registry: "myacr.acr.internal.example",
+			cfg: acr.Config{RegistrySuffixes: []string{".ACR.internal.example"}}, registry: "myacr.acr.internal.example",
 			wantAuthority: "login.microsoftonline.com", wantDiscovery: true},
 	}
 	for _, tt := range tests {
@@ -79,7 +80,7 @@ func TestAudienceOverride(t *testing.T) {
 	s.AddSecretPrincipal("t", "c", "audience-secret")
 	env := map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "audience-secret"}
 
-	p := newProvider(t, s, Config{Audience: "https://management.stack.example/"}, env)
+	p := newProvider(t, s, acr.Config{Audience: "https://management.stack.example/"}, env)
 	if _, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app")); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestAudienceOverride(t *testing.T) {
 		t.Fatalf("scope audience %q", tr.Audience)
 	}
 	// Without the override the registry refuses the default-audience token.
-	p = newProvider(t, s, Config{}, env)
+	p = newProvider(t, s, acr.Config{}, env)
 	_, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 	if err == nil || !strings.Contains(err.Error(), "token exchange") || !strings.Contains(err.Error(), "status 401") {
 		t.Fatalf("err = %v", err)
@@ -97,21 +98,21 @@ func TestAudienceOverride(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     Config
+		cfg     acr.Config
 		env     map[string]string
 		wantErr string
 	}{
-		{"unknown cloud", Config{Cloud: "AzurePublicClod"}, nil, "unknown cloud"},
-		{"stack without environment file", Config{Cloud: "AzureStackCloud"}, nil, "needs an environment file"},
-		{"missing environment file", Config{EnvironmentFile: "/nonexistent/env.json"}, nil, "cloud environment"},
-		{"missing azure.json", Config{AzureConfig: "/nonexistent/azure.json"}, nil, "azure config"},
-		{"bad suffix", Config{RegistrySuffixes: []string{"no_underscores.example"}}, nil, "registrySuffixes"},
-		{"http authority host", Config{}, map[string]string{"AZURE_AUTHORITY_HOST": "http://login.example/"}, "AZURE_AUTHORITY_HOST"},
-		{"mirror target not ACR", Config{RegistryMirror: "mcr.microsoft.com:docker.io"}, nil, "not an Azure Container Registry"},
-		{"mirror malformed", Config{RegistryMirror: "mcr.microsoft.com"}, nil, "want SOURCE:TARGET"},
-		{"mirror to itself", Config{Mirrors: []Mirror{{Source: "a.azurecr.io", Target: "A.azurecr.io"}}}, nil, "to itself"},
-		{"mirror twice", Config{RegistryMirror: "mcr.microsoft.com:a.azurecr.io", Mirrors: []Mirror{{Source: "mcr.microsoft.com", Target: "b.azurecr.io"}}}, nil, "mapped twice"},
-		{"mirror source with path", Config{Mirrors: []Mirror{{Source: "mcr.microsoft.com/dotnet", Target: "b.azurecr.io"}}}, nil, "not a host[:port]"},
+		{"unknown cloud", acr.Config{Cloud: "AzurePublicClod"}, nil, "unknown cloud"},
+		{"stack without environment file", acr.Config{Cloud: "AzureStackCloud"}, nil, "needs an environment file"},
+		{"missing environment file", acr.Config{EnvironmentFile: "/nonexistent/env.json"}, nil, "cloud environment"},
+		{"missing azure.json", acr.Config{AzureConfig: "/nonexistent/azure.json"}, nil, "azure config"},
+		{"bad suffix", acr.Config{RegistrySuffixes: []string{"no_underscores.example"}}, nil, "registrySuffixes"},
+		{"http authority host", acr.Config{}, map[string]string{"AZURE_AUTHORITY_HOST": "http://login.example/"}, "AZURE_AUTHORITY_HOST"},
+		{"mirror target not ACR", acr.Config{RegistryMirror: "mcr.microsoft.com:docker.io"}, nil, "not an Azure Container Registry"},
+		{"mirror malformed", acr.Config{RegistryMirror: "mcr.microsoft.com"}, nil, "want SOURCE:TARGET"},
+		{"mirror to itself", acr.Config{Mirrors: []acr.Mirror{{Source: "a.azurecr.io", Target: "A.azurecr.io"}}}, nil, "to itself"},
+		{"mirror twice", acr.Config{RegistryMirror: "mcr.microsoft.com:a.azurecr.io", Mirrors: []acr.Mirror{{Source: "mcr.microsoft.com", Target: "b.azurecr.io"}}}, nil, "mapped twice"},
+		{"mirror source with path", acr.Config{Mirrors: []acr.Mirror{{Source: "mcr.microsoft.com/dotnet", Target: "b.azurecr.io"}}}, nil, "not a host[:port]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package acr
+package acrtoken
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 )
 
@@ -124,7 +125,7 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 				t.Setenv("IDENTITY_ENDPOINT", s.AppServiceEndpoint())
 				t.Setenv("IDENTITY_HEADER", s.IdentityHeader)
 			}
-			cfg := Config{}
+			cfg := acr.Config{}
 			if tt.azureJSON != "" {
 				cfg.AzureConfig = writeFile(t, "azure.json", tt.azureJSON)
 			}
@@ -180,7 +181,7 @@ func TestResolveNodeErrors(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{}
+			cfg := acr.Config{}
 			if tt.azureJSON != "" {
 				cfg.AzureConfig = writeFile(t, "azure.json", tt.azureJSON)
 			}
@@ -239,7 +240,7 @@ func TestPKCS12WrongPassword(t *testing.T) {
 	s.AddCertificatePrincipal("tenant-sp", "sp-pfx", cert)
 	pfxPath := writeFile(t, "sp.pfx", string(pkcs12File(t, certPEM, "the-right-password")))
 	const wrong = "a-wrong-password-do-not-leak"
-	cfg := Config{AzureConfig: writeFile(t, "azure.json",
+	cfg := acr.Config{AzureConfig: writeFile(t, "azure.json",
 		`{"tenantId":"tenant-sp","aadClientId":"sp-pfx","aadClientCertPath":"`+pfxPath+`","aadClientCertPassword":"`+wrong+`"}`)}
 	p := newProvider(t, s, cfg, nil)
 	_, err = p.Credentials(context.Background(), request("myacr.azurecr.io/app"))

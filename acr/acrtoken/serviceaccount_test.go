@@ -1,10 +1,11 @@
-package acr
+package acrtoken
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 )
@@ -33,10 +34,10 @@ func TestServiceAccountTokenMode(t *testing.T) {
 		wantTenant   string
 	}{
 		{name: "client and tenant annotations; the annotation tenant wins over azure.json",
-			ns: "team-a", sa: "puller", ann: map[string]string{ClientIDAnnotation: "app-team-a", TenantIDAnnotation: annTenant},
+			ns: "team-a", sa: "puller", ann: map[string]string{acr.ClientIDAnnotation: "app-team-a", acr.TenantIDAnnotation: annTenant},
 			wantMethod: "federated", wantClientID: "app-team-a", wantTenant: annTenant},
 		{name: "client annotation only: tenant from azure.json",
-			ns: "team-b", sa: "puller", ann: map[string]string{ClientIDAnnotation: "app-team-b"},
+			ns: "team-b", sa: "puller", ann: map[string]string{acr.ClientIDAnnotation: "app-team-b"},
 			wantMethod: "federated", wantClientID: "app-team-b", wantTenant: fileTenant},
 		{name: "no annotations: a clear error",
 			ns: "team-c", sa: "puller", ann: nil, wantErr: "without the kubernetes.azure.com/acr-client-id annotation"},
@@ -44,14 +45,14 @@ func TestServiceAccountTokenMode(t *testing.T) {
 			ns: "team-c", sa: "puller", ann: map[string]string{}, fallback: true,
 			wantMethod: "managed_identity", wantClientID: "ua-node-fallback", wantTenant: azurefake.DefaultTenantID},
 		{name: "a federated credential for another service account is refused by AAD",
-			ns: "team-x", sa: "intruder", ann: map[string]string{ClientIDAnnotation: "app-team-a", TenantIDAnnotation: annTenant},
+			ns: "team-x", sa: "intruder", ann: map[string]string{acr.ClientIDAnnotation: "app-team-a", acr.TenantIDAnnotation: annTenant},
 			wantErr: "AADSTS700213"},
 		{name: "odd client id annotation",
-			ns: "team-a", sa: "puller", ann: map[string]string{ClientIDAnnotation: "app team a"}, wantErr: "letters, digits"},
+			ns: "team-a", sa: "puller", ann: map[string]string{acr.ClientIDAnnotation: "app team a"}, wantErr: "letters, digits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newProvider(t, s, Config{AzureConfig: azureJSON, NodeIdentityFallback: tt.fallback}, nil)
+			p := newProvider(t, s, acr.Config{AzureConfig: azureJSON, NodeIdentityFallback: tt.fallback}, nil)
 			req := saRequest("myacr.azurecr.io/team/app", tt.ns, tt.sa, tt.ann)
 			before := len(s.TokenRequests())
 			res, err := p.Credentials(context.Background(), req)
@@ -90,11 +91,11 @@ func TestServiceAccountTokenMode(t *testing.T) {
 
 func TestServiceAccountCacheIdentity(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_TENANT_ID": "env-tenant"})
-	a1 := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{ClientIDAnnotation: "client-1"})
-	a2 := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{ClientIDAnnotation: "client-1"}) // new token, same identity
-	b := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{ClientIDAnnotation: "client-2"})
-	c := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{ClientIDAnnotation: "client-1", TenantIDAnnotation: "other-tenant"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_TENANT_ID": "env-tenant"})
+	a1 := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{acr.ClientIDAnnotation: "client-1"})
+	a2 := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{acr.ClientIDAnnotation: "client-1"}) // new token, same identity
+	b := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{acr.ClientIDAnnotation: "client-2"})
+	c := saRequest("myacr.azurecr.io/app", "ns", "sa", map[string]string{acr.ClientIDAnnotation: "client-1", acr.TenantIDAnnotation: "other-tenant"})
 	node := request("myacr.azurecr.io/app")
 
 	id := func(r providers.Request) string { k, _ := p.CacheIdentity(r); return k }

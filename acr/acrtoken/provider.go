@@ -1,4 +1,4 @@
-package acr
+package acrtoken
 
 import (
 	"context"
@@ -14,13 +14,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
 	"github.com/imagecred/image-credential-provider/acr/exchange"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// Name is the backend's name in errors, logs and cache keys.
-const Name = "acr"
 
 // FallbackLifetime is how long a refresh token is assumed to live when it carries no
 // readable exp claim (ACR's are JWTs that live about 3 h; the anchor caches for 1 h).
@@ -44,8 +42,7 @@ func WithLookupEnv(f func(string) (string, bool)) Option {
 // providers.Provider and providers.Cacheable.
 type Provider struct {
 	cloud             azureconfig.Cloud
-	hosts             hostMatcher
-	mirrors           map[string]string // lower-case source host[:port] → target
+	hosts             *acr.Hosts
 	file              azureconfig.File
 	node              identity
 	nodeErr           error // why the node identity could not be resolved
@@ -62,11 +59,12 @@ type Provider struct {
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Cacheable = (*Provider)(nil)
+	_ providers.Hosts     = (*Provider)(nil)
 )
 
 // New reads the configuration (azure.json, environment file, AZURE_* variables) and
 // returns the backend. It does no network I/O and builds no SDK credential.
-func New(cfg Config, opts ...Option) (*Provider, error) {
+func New(cfg acr.Config, opts ...Option) (*Provider, error) {
 	p := &Provider{env: os.LookupEnv, nodeFallback: cfg.NodeIdentityFallback}
 	for _, o := range opts {
 		o(p)
@@ -78,9 +76,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		}
 		p.file = f
 	}
-	c, err := resolveCloud(cfg, p.file, p.env)
+	c, err := acr.ResolveCloud(cfg, p.file, p.env)
 	if err != nil {
-		return nil, fmt.Errorf("acr: %w", err)
+		return nil, err
 	}
 	p.cloud = c
 	host := strings.TrimSuffix(strings.TrimPrefix(c.AuthorityHost, "https://"), "/")
@@ -88,20 +86,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		host = host[:i]
 	}
 	p.instanceDiscovery = !cfg.DisableInstanceDiscovery && trustedAuthorities[host]
-
-	suffixes := append([]string(nil), azureconfig.WellKnownSuffixes...)
-	suffixes = append(suffixes, c.RegistrySuffix)
-	for _, s := range cfg.RegistrySuffixes {
-		n, err := azureconfig.NormalizeSuffix(s)
-		if err != nil {
-			return nil, fmt.Errorf("acr: registrySuffixes: %w", err)
-		}
-		suffixes = append(suffixes, n)
-	}
-	p.hosts = newHostMatcher(suffixes)
-
-	if p.mirrors, err = p.buildMirrors(cfg); err != nil {
-		return nil, fmt.Errorf("acr: %w", err)
+	if p.hosts, err = acr.NewHostsForCloud(cfg, c); err != nil {
+		return nil, err
 	}
 	p.node, p.nodeErr = resolveNode(p.file, p.env)
 	return p, nil
@@ -124,85 +110,19 @@ func (p *Provider) clients() *exchange.Client {
 	return p.exchange
 }
 
-func resolveCloud(cfg Config, f azureconfig.File, env lookupFunc) (azureconfig.Cloud, error) {
-	name := first(cfg.Cloud, f.Cloud)
-	var c azureconfig.Cloud
-	switch known, ok := azureconfig.KnownCloud(name); {
-	case cfg.EnvironmentFile != "" || azureconfig.IsStack(name):
-		path := first(cfg.EnvironmentFile, env.get("AZURE_ENVIRONMENT_FILEPATH"))
-		if path == "" {
-			return c, fmt.Errorf("cloud %s needs an environment file (environmentFile, -acr-environment-file or AZURE_ENVIRONMENT_FILEPATH)", name)
-		}
-		var err error
-		if c, err = azureconfig.LoadEnvironment(path, cfg.Audience); err != nil {
-			return c, fmt.Errorf("cloud environment: %w", err)
-		}
-	case ok:
-		c = known
-	default:
-		return c, fmt.Errorf("unknown cloud %q (want AzurePublicCloud, AzureChinaCloud, AzureUSGovernmentCloud or AzureStackCloud with an environment file)", name)
-	}
-	if cfg.Audience != "" {
-		c.Audience = cfg.Audience
-	}
-	if h := env.get("AZURE_AUTHORITY_HOST"); h != "" {
-		a, err := azureconfig.NormalizeAuthority(h)
-		if err != nil {
-			return c, fmt.Errorf("AZURE_AUTHORITY_HOST: %w", err)
-		}
-		c.AuthorityHost = a
-	}
-	return c, nil
-}
-
-func (p *Provider) buildMirrors(cfg Config) (map[string]string, error) {
-	list, err := ParseRegistryMirror(cfg.RegistryMirror)
-	if err != nil {
-		return nil, err
-	}
-	list = append(list, cfg.Mirrors...)
-	out := map[string]string{}
-	for _, m := range list {
-		src, err := normalizeRegistryHost("mirror source", m.Source)
-		if err != nil {
-			return nil, err
-		}
-		dst, err := normalizeRegistryHost("mirror target", m.Target)
-		if err != nil {
-			return nil, err
-		}
-		if !p.hosts.isACR(dst) {
-			return nil, fmt.Errorf("mirror target %q is not an Azure Container Registry login server", m.Target)
-		}
-		if src == dst {
-			return nil, fmt.Errorf("mirror %q maps a registry to itself", m.Source)
-		}
-		if prev, dup := out[src]; dup && prev != dst {
-			return nil, fmt.Errorf("mirror source %q is mapped twice (%s and %s)", m.Source, prev, dst)
-		}
-		out[src] = dst
-	}
-	return out, nil
-}
-
 // Name implements providers.Provider.
-func (p *Provider) Name() string { return Name }
+func (p *Provider) Name() string { return acr.Name }
 
 // Serves reports whether img is on an ACR login server (<name>.azurecr.io/.cn/.us/.de,
 // geo-replicas <name>.<region>.geo.azurecr.io, the cloud's and configured suffixes) or
-// on a configured mirror source. No I/O.
-func (p *Provider) Serves(img providers.Image) bool {
-	_, mirrored := p.mirrors[strings.ToLower(img.Host)]
-	return mirrored || p.hosts.isACR(img.Host)
-}
+// on a configured mirror source (acr.Hosts). No I/O.
+func (p *Provider) Serves(img providers.Image) bool { return p.hosts.Serves(img) }
+
+// MatchImages implements providers.Hosts (acr.Hosts).
+func (p *Provider) MatchImages() []string { return p.hosts.MatchImages() }
 
 // target returns the registry to authenticate to and whether it is a mirror's.
-func (p *Provider) target(img providers.Image) (string, bool) {
-	if dst, ok := p.mirrors[strings.ToLower(img.Host)]; ok {
-		return dst, true
-	}
-	return img.Host, false
-}
+func (p *Provider) target(img providers.Image) (string, bool) { return p.hosts.Target(img.Host) }
 
 // identityFor picks the identity for req: the service account's when the request
 // carries a token (and the image is not a mirror's: mirrors are node configuration
@@ -216,7 +136,7 @@ func (p *Provider) identityFor(req providers.Request, mirrored bool) (identity, 
 		case ok:
 			return id, nil
 		case !p.nodeFallback:
-			return identity{}, fmt.Errorf("service account token without the %s annotation (annotate the service account, or set nodeIdentityFallback to use the node identity)", ClientIDAnnotation)
+			return identity{}, fmt.Errorf("service account token without the %s annotation (annotate the service account, or set nodeIdentityFallback to use the node identity)", acr.ClientIDAnnotation)
 		}
 	}
 	if p.nodeErr != nil {
@@ -249,7 +169,7 @@ func (p *Provider) CacheIdentity(req providers.Request) (string, providers.Cache
 // with the refresh token.
 func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*providers.Result, error) {
 	registry, mirrored := p.target(req.Image)
-	if !p.hosts.isACR(registry) {
+	if !p.hosts.IsLoginServer(registry) {
 		return nil, fmt.Errorf("acr: registry %s is not an Azure Container Registry login server", registry)
 	}
 	id, err := p.identityFor(req, mirrored)
@@ -298,7 +218,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	if c.err != nil {
 		return nil, fail("registry challenge", timedOut(ctx, start, c.err.Error()), tok.Token)
 	}
-	if realm := c.ch.Realm.Host; !strings.EqualFold(realm, registry) && !p.hosts.isACR(realm) {
+	if realm := c.ch.Realm.Host; !strings.EqualFold(realm, registry) && !p.hosts.IsLoginServer(realm) {
 		return nil, fail("registry challenge", fmt.Sprintf("realm host %s is not an ACR login server; not sending it an AAD token", realm))
 	}
 	tenant := id.tenantID

@@ -1,8 +1,9 @@
-package acr
+package acrtoken
 
 import (
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -15,7 +16,7 @@ func BenchmarkCacheHitPath(b *testing.B) {
 	if err := writeFileB(path, `{"cloud":"AzurePublicCloud","tenantId":"t","subscriptionId":"s","resourceGroup":"rg","location":"westeurope","vmType":"vmss","useManagedIdentityExtension":true,"userAssignedIdentityID":"11111111-2222-3333-4444-555555555555"}`); err != nil {
 		b.Fatal(err)
 	}
-	cfg := Config{AzureConfig: path, RegistryMirror: "mcr.microsoft.com:myacr.azurecr.io"}
+	cfg := acr.Config{AzureConfig: path, RegistryMirror: "mcr.microsoft.com:myacr.azurecr.io"}
 	req := providers.Request{Image: providers.Image{Host: "myacr.azurecr.io", Path: "team/app"}}
 	env := envMap(nil)
 	b.ReportAllocs()

@@ -1,4 +1,4 @@
-package acr
+package acrtoken
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
 )
 
@@ -63,7 +64,7 @@ func TestExchangeFailures(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(s)
 			}
-			p := newProvider(t, s, Config{}, tt.env)
+			p := newProvider(t, s, acr.Config{}, tt.env)
 			start := time.Now()
 			res, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 			if res != nil {
@@ -81,7 +82,7 @@ func TestOpaqueRefreshTokenGetsFallbackLifetime(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
 	s.AddSecretPrincipal("t", "c", "opaque-secret")
 	s.SetRefreshTokenShape(azurefake.RefreshOpaque)
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "opaque-secret"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "opaque-secret"})
 	res, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func TestOpaqueRefreshTokenGetsFallbackLifetime(t *testing.T) {
 func TestExpiredRefreshTokenIsAnError(t *testing.T) {
 	s := startFake(t, azurefake.Options{RefreshTokenLifetime: -time.Minute})
 	s.AddSecretPrincipal("t", "c", "expired-secret")
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "expired-secret"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "expired-secret"})
 	_, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 	checkErrorLine(t, err, "myacr.azurecr.io", "service principal", "node clock")
 }
@@ -109,7 +110,7 @@ func TestFailingManagedIdentityIsBounded(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
 	s.AddUserAssignedIdentity("ua-failing", "")
 	s.FailNext(azurefake.IMDS, 100, 500)
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_CLIENT_ID": "ua-failing"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_CLIENT_ID": "ua-failing"})
 	start := time.Now()
 	_, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 	elapsed := time.Since(start)
@@ -131,7 +132,7 @@ func TestHungManagedIdentityHonoursDeadline(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
 	s.AddUserAssignedIdentity("ua-hung", "")
 	s.Hang(azurefake.IMDS, true)
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_CLIENT_ID": "ua-hung"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_CLIENT_ID": "ua-hung"})
 	start := time.Now()
 	_, err := p.Credentials(ctxTimeout(t, 1500*time.Millisecond), request("myacr.azurecr.io/app"))
 	elapsed := time.Since(start)
@@ -143,7 +144,7 @@ func TestHungManagedIdentityHonoursDeadline(t *testing.T) {
 
 func TestNonACRHostTouchesNothing(t *testing.T) {
 	s := startFake(t, azurefake.Options{})
-	p := newProvider(t, s, Config{}, map[string]string{"AZURE_CLIENT_ID": "x"})
+	p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_CLIENT_ID": "x"})
 	for _, host := range []string{"docker.io", "foo.azurecr.io.example", "a.b.azurecr.io"} {
 		if p.Serves(image(host + "/app")) {
 			t.Errorf("%s served", host)
@@ -186,7 +187,7 @@ func TestForeignRealmIsRefused(t *testing.T) {
 		return dial(ctx, network, addr)
 	}
 	client.Transport = tr
-	p, err := New(Config{}, WithHTTPClient(client), WithLookupEnv(envMap(map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "realm-secret"})))
+	p, err := New(acr.Config{}, WithHTTPClient(client), WithLookupEnv(envMap(map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "realm-secret"})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func TestThrottledRegistry(t *testing.T) {
 			s := startFake(t, azurefake.Options{})
 			s.AddSecretPrincipal("t", "c", "throttle-secret")
 			s.Throttle(azurefake.Exchange, 1, tt.retryAfter)
-			p := newProvider(t, s, Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "throttle-secret"})
+			p := newProvider(t, s, acr.Config{}, map[string]string{"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "throttle-secret"})
 			start := time.Now()
 			res, err := p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 			elapsed := time.Since(start)

@@ -1,17 +1,12 @@
-package acr
+package acrtoken
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
-)
-
-// The service account annotations that select a workload's identity.
-const (
-	ClientIDAnnotation = "kubernetes.azure.com/acr-client-id"
-	TenantIDAnnotation = "kubernetes.azure.com/acr-tenant-id"
 )
 
 // kind is how an identity authenticates to Microsoft Entra ID.
@@ -165,15 +160,15 @@ func needIDs(i identity) (identity, error) {
 // annotation wins over azure.json's tenantId and AZURE_TENANT_ID. ok is false when
 // the client id annotation is absent.
 func resolveServiceAccount(ann map[string]string, f azureconfig.File, env lookupFunc) (id identity, ok bool, err error) {
-	clientID := strings.TrimSpace(ann[ClientIDAnnotation])
+	clientID := strings.TrimSpace(ann[acr.ClientIDAnnotation])
 	if clientID == "" {
 		return identity{}, false, nil
 	}
-	tenantID := first(strings.TrimSpace(ann[TenantIDAnnotation]), f.TenantID, env.get("AZURE_TENANT_ID"))
+	tenantID := first(strings.TrimSpace(ann[acr.TenantIDAnnotation]), f.TenantID, env.get("AZURE_TENANT_ID"))
 	if tenantID == "" {
-		return identity{}, true, fmt.Errorf("service account has %s but no tenant: set %s (or tenantId in azure.json, or AZURE_TENANT_ID)", ClientIDAnnotation, TenantIDAnnotation)
+		return identity{}, true, fmt.Errorf("service account has %s but no tenant: set %s (or tenantId in azure.json, or AZURE_TENANT_ID)", acr.ClientIDAnnotation, acr.TenantIDAnnotation)
 	}
-	if err := checkID("annotation "+ClientIDAnnotation, clientID); err != nil {
+	if err := checkID("annotation "+acr.ClientIDAnnotation, clientID); err != nil {
 		return identity{}, true, err
 	}
 	if err := checkID("tenant", tenantID); err != nil {

@@ -1,4 +1,4 @@
-package acr
+package acrtoken
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package acr
+package acrtoken
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/acr/exchange"
 	"github.com/imagecred/image-credential-provider/providers"
 	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
@@ -31,7 +32,7 @@ func envMap(m map[string]string) func(string) (string, bool) {
 	}
 }
 
-func newProvider(t *testing.T, s *azurefake.Server, cfg Config, env map[string]string) *Provider {
+func newProvider(t *testing.T, s *azurefake.Server, cfg acr.Config, env map[string]string) *Provider {
 	t.Helper()
 	p, err := New(cfg, WithHTTPClient(s.Client()), WithLookupEnv(envMap(env)))
 	if err != nil {
