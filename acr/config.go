@@ -6,6 +6,17 @@ import (
 	"strings"
 )
 
+// Name is the backend's name in errors, logs and cache keys.
+const Name = "acr"
+
+// The service account annotations that select a workload's identity in
+// service-account-token mode: the client id of the application whose federated
+// credential trusts the pod's token, and its tenant.
+const (
+	ClientIDAnnotation = "kubernetes.azure.com/acr-client-id"
+	TenantIDAnnotation = "kubernetes.azure.com/acr-tenant-id"
+)
+
 // Config is the `acr:` section of the plugin's configuration file.
 type Config struct {
 	// AzureConfig is the path of the node's azure.json (JSON or YAML). Empty: the

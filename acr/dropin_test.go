@@ -57,25 +57,6 @@ func TestParseDropIn(t *testing.T) {
 	}
 }
 
-// The drop-in Config builds a working provider: the anchor's azure.json and mirror.
-func TestDropInConfigBuildsProvider(t *testing.T) {
-	path := writeFile(t, "azure.json", `{"cloud":"AzureChinaCloud","useManagedIdentityExtension":true}`)
-	cfg, err := DropInConfig([]string{path, "--registry-mirror", "mcr.microsoft.com:myacr.azurecr.cn"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(cfg, WithLookupEnv(envMap(nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p.Serves(image("mcr.microsoft.com/a")) || !p.Serves(image("x.azurecr.cn/a")) {
-		t.Fatal("drop-in provider does not serve the mirror or the cloud's registries")
-	}
-	if p.cloud.AuthorityHost != "https://login.chinacloudapi.cn/" {
-		t.Fatalf("authority %s", p.cloud.AuthorityHost)
-	}
-}
-
 func TestAddFlags(t *testing.T) {
 	var c Config
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)

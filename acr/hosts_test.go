@@ -1,67 +1,15 @@
 package acr
 
 import (
-	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
-	"github.com/imagecred/image-credential-provider/providers"
-	"github.com/imagecred/image-credential-provider/test/fake/azurefake"
+	"github.com/imagecred/image-credential-provider/internal/hoststest"
 )
-
-func TestServes(t *testing.T) {
-	p, err := New(Config{
-		RegistryMirror: "mcr.microsoft.com:myacr.azurecr.io",
-		Mirrors:        []Mirror{{Source: "registry.local:5000", Target: "myacr.azurecr.io:8443"}},
-	}, WithLookupEnv(envMap(nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		host string
-		want bool
-	}{
-		{"myacr.azurecr.io", true},
-		{"myacr.azurecr.cn", true},
-		{"myacr.azurecr.us", true},
-		{"myacr.azurecr.de", true},
-		{"myacr.eastus.geo.azurecr.io", true},
-		{"myacr.chinanorth3.geo.azurecr.cn", true},
-		{"myreg-abc123hash.azurecr.io", true}, // domain name label scope
-		{"myacr.azurecr.io:443", true},
-		{"myacr.azurecr.io:8443", true},
-		{"MyACR.AzureCR.io", true},
-		{"mcr.microsoft.com", true},   // mirror source
-		{"registry.local:5000", true}, // mirror source with port
-		{"MCR.microsoft.com", true},
-
-		{"foo.azurecr.io.example", false}, // the anchor's substring fallback says yes
-		{"azurecr.io", false},
-		{".azurecr.io", false},
-		{"a.b.azurecr.io", false},
-		{"myacr.eastus.notgeo.azurecr.io", false},
-		{"myacr..azurecr.io", false},
-		{"-myacr.azurecr.io", false},
-		{"my_acr.azurecr.io", false},
-		{"myacr.azurecr.com", false},
-		{"myacrazurecr.io", false},
-		{"myacr.azurecr.io:0", false},
-		{"myacr.azurecr.io:99999", false},
-		{"myacr.azurecr.io:", false},
-		{"myacr.azurecr.io:x", false},
-		{"mcr.microsoft.com:443", false}, // the mirror source is the host without a port
-		{"registry.local", false},
-		{"docker.io", false},
-		{"123456789012.dkr.ecr.us-east-1.amazonaws.com", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		if got := p.Serves(providers.Image{Host: tt.host, Path: "app"}); got != tt.want {
-			t.Errorf("Serves(%q) = %v, want %v", tt.host, got, tt.want)
-		}
-	}
-}
 
 func FuzzIsACR(f *testing.F) {
 	for _, s := range []string{"myacr.azurecr.io", "a.b.geo.azurecr.cn:5000", "x.azurecr.io.example", ":", "a:1:2"} {
@@ -112,57 +60,112 @@ func FuzzParseRegistryMirror(f *testing.F) {
 	})
 }
 
-// Mirrors: the source image gets the target registry's credentials under both keys,
-// with the node identity, and only when the mirror is configured.
-func TestMirrors(t *testing.T) {
-	clearManagedIdentityEnv(t)
-	s := startFake(t, azurefake.Options{})
-	s.AddSecretPrincipal("t-mirror", "sp-mirror", "mirror-secret")
-	env := map[string]string{"AZURE_TENANT_ID": "t-mirror", "AZURE_CLIENT_ID": "sp-mirror", "AZURE_CLIENT_SECRET": "mirror-secret"}
-	cfg := Config{
-		RegistryMirror: " mcr.microsoft.com : myacr.azurecr.io ",
-		Mirrors:        []Mirror{{Source: "registry.local:5000", Target: "myacr.azurecr.io:8443"}},
-	}
-	p := newProvider(t, s, cfg, env)
+var stackCloud = azureconfig.Cloud{Name: "AzureStackCloud", AuthorityHost: "https://login.stack.example/", Audience: azureconfig.DefaultAudience, RegistrySuffix: "azurecr.stack.example"}
 
-	tests := []struct {
-		name       string
-		req        providers.Request
-		wantTarget string
-		wantKeys   []string
-	}{
-		{"anchor form", request("mcr.microsoft.com/dotnet/runtime"), "myacr.azurecr.io", []string{"myacr.azurecr.io", "mcr.microsoft.com"}},
-		{"config form with ports", request("registry.local:5000/team/app"), "myacr.azurecr.io:8443", []string{"myacr.azurecr.io:8443", "registry.local:5000"}},
-		{"a service account token does not change a mirror's identity",
-			saRequest("mcr.microsoft.com/dotnet/runtime", "ns", "sa", map[string]string{ClientIDAnnotation: "someone-else"}),
-			"myacr.azurecr.io", []string{"myacr.azurecr.io", "mcr.microsoft.com"}},
+var mirrorConfig = Config{
+	RegistryMirror:   "mcr.microsoft.com:myacr.azurecr.io",
+	Mirrors:          []Mirror{{Source: "Registry.Local:5000", Target: "myacr.azurecr.io:8443"}},
+	RegistrySuffixes: []string{".ACR.internal.example"},
+}
+
+func TestHosts(t *testing.T) {
+	env := filepath.Join(t.TempDir(), "stack.json")
+	if err := os.WriteFile(env, []byte(`{"name":"AzureStackCloud","activeDirectoryEndpoint":"https://login.stack.example/","containerRegistryDNSSuffix":"azurecr.stack.example"}`), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res, err := p.Credentials(context.Background(), tt.req)
-			if err != nil {
+	cfg := mirrorConfig
+	cfg.EnvironmentFile = env
+	h, err := NewHosts(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoststest.CheckPatterns(t, h)
+	for _, host := range []string{
+		"myacr.azurecr.io", "MyACR.AzureCR.io", "myacr.eastus.geo.azurecr.io", "myacr.azurecr.cn",
+		"myacr.chinanorth3.geo.azurecr.cn", "myacr.azurecr.us", "myacr.azurecr.de",
+		"myacr.azurecr.io:443", "myacr.eastus.geo.azurecr.io:443",
+		"myacr.azurecr.stack.example", "myacr.westus.geo.azurecr.stack.example", // the cloud's
+		"myacr.acr.internal.example",                                    // configured suffix
+		"mcr.microsoft.com", "MCR.microsoft.com", "registry.local:5000", // mirror sources
+		"myacr.azurecr.io:8443", // a mirror target's port
+	} {
+		hoststest.CheckServed(t, h, host)
+	}
+	for _, host := range []string{
+		"foo.azurecr.io.example", "a.b.azurecr.io", "azurecr.io", "myacr.eastus.notgeo.azurecr.io",
+		"docker.io", "registry.local", "mcr.microsoft.com:443", "myacr.azurecr.stack.example.evil",
+		"gcr.io", "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+	} {
+		hoststest.CheckNotReached(t, h, host)
+	}
+	// A login server on a port no one named is served, and no pattern can reach it:
+	// the kubelet has no wildcard port.
+	if !hoststest.Serves(h, "myacr.azurecr.io:5000") || hoststest.Reaches(h.MatchImages(), "myacr.azurecr.io:5000") {
+		t.Error("myacr.azurecr.io:5000: want served and not reached")
+	}
+	// Every pattern is there because of served hosts: an instance of each is served.
+	for _, p := range h.MatchImages() {
+		if host := strings.ReplaceAll(p, "*", "x1"); !hoststest.Serves(h, host) {
+			t.Errorf("pattern %q: its instance %q is not served", p, host)
+		}
+	}
+	if got, want := h.MatchImages()[len(h.MatchImages())-3:], []string{"mcr.microsoft.com", "registry.local:5000", "myacr.azurecr.io:8443"}; !slices.Equal(got, want) {
+		t.Errorf("configured hosts %q, want %q", got, want)
+	}
+
+	public, err := NewHostsForCloud(Config{}, azureconfig.AzurePublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := public.MatchImages(), []string{
+		"*.azurecr.io", "*.*.geo.azurecr.io", "*.azurecr.cn", "*.*.geo.azurecr.cn",
+		"*.azurecr.us", "*.*.geo.azurecr.us", "*.azurecr.de", "*.*.geo.azurecr.de",
+		"*.azurecr.io:443", "*.*.geo.azurecr.io:443", "*.azurecr.cn:443", "*.*.geo.azurecr.cn:443",
+		"*.azurecr.us:443", "*.*.geo.azurecr.us:443", "*.azurecr.de:443", "*.*.geo.azurecr.de:443",
+	}; !slices.Equal(got, want) {
+		t.Errorf("MatchImages() = %q, want %q", got, want)
+	}
+}
+
+// FuzzHostsReachServed checks the providers.Hosts promise on random hosts: every host
+// the ACR backend serves (with the fuzzed mirror source added, when it is valid) is
+// reached by a pattern in its lower-case spelling, by the kubelet's own matching,
+// unless it names a port no one configured (no pattern can).
+func FuzzHostsReachServed(f *testing.F) {
+	for _, s := range [][2]string{
+		{"quay.io", "myacr.azurecr.io"},
+		{"registry.local:5001", "MyACR.eastus.geo.AzureCR.cn:443"},
+		{"x", "myacr.azurecr.stack.example"},
+		{"10.0.0.1:5000", "myacr.azurecr.io:8443"},
+		{"mcr.microsoft.com", "a.acr.internal.example"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, source, host string) {
+		cfg := mirrorConfig
+		cfg.Mirrors = append([]Mirror{{Source: source, Target: "other.azurecr.io"}}, cfg.Mirrors...)
+		h, err := NewHostsForCloud(cfg, stackCloud)
+		named := []string{"mcr.microsoft.com", "registry.local:5000", "myacr.azurecr.io", "myacr.azurecr.io:8443"}
+		if err != nil {
+			if h, err = NewHostsForCloud(mirrorConfig, stackCloud); err != nil {
 				t.Fatal(err)
 			}
-			checkResult(t, s, res, tt.wantKeys...)
-			if ex := lastExchange(t, s); ex.Host != tt.wantTarget || ex.Service != tt.wantTarget {
-				t.Errorf("exchanged at %s for %s, want %s", ex.Host, ex.Service, tt.wantTarget)
+		} else {
+			src, _ := normalizeRegistryHost("", source)
+			if !hoststest.Serves(h, src) || !hoststest.Reaches(h.MatchImages(), src) {
+				t.Fatalf("mirror source %q: served %v, reached by %q", source, hoststest.Serves(h, src), hoststest.Matching(h.MatchImages(), src))
 			}
-			if tr := lastToken(t, s); tr.ClientID != "sp-mirror" {
-				t.Errorf("identity %s, want the node's", tr.ClientID)
-			}
-			k, _ := p.CacheIdentity(tt.req)
-			if !strings.Contains(k, "mirror="+tt.wantTarget) {
-				t.Errorf("cache identity %q lacks the mirror target", k)
-			}
-		})
-	}
-
-	// Without the mirror the source registry is not ours.
-	plain := newProvider(t, s, Config{}, env)
-	if plain.Serves(image("mcr.microsoft.com/dotnet/runtime")) {
-		t.Fatal("mcr.microsoft.com served without a mirror")
-	}
-	if _, err := plain.Credentials(context.Background(), request("mcr.microsoft.com/dotnet/runtime")); err == nil {
-		t.Fatal("credentials for a non-ACR host")
-	}
+			named = append(named, src)
+		}
+		if !hoststest.Serves(h, host) {
+			return
+		}
+		lh := strings.ToLower(host)
+		if _, port, _ := splitHostPort(lh); port != "" && port != "443" && !slices.Contains(named, lh) {
+			return // a port no one configured
+		}
+		if !hoststest.Reaches(h.MatchImages(), lh) {
+			t.Fatalf("%q is served but no pattern reaches it: %q", host, h.MatchImages())
+		}
+	})
 }

@@ -8,6 +8,21 @@ import (
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
 )
 
+// Name is the backend's name in errors, logs and cache keys.
+const Name = "ecr"
+
+// RoleAnnotation is the service account annotation naming the role to assume with the
+// pod's service account token (the name the EKS plugin uses for it).
+const RoleAnnotation = "eks.amazonaws.com/ecr-role-arn"
+
+// RoleEnv is the environment variable with the default role for service-account
+// requests (the EKS plugin reads it too).
+const RoleEnv = "AWS_ECR_ROLE_ARN"
+
+// DefaultSessionName names sessions of Config.RoleARN, and web identity sessions
+// whose service account is unknown.
+const DefaultSessionName = "image-credential-provider"
+
 // Config is the `ecr:` section of the plugin's configuration file. The zero value
 // works: the SDK's default credential chain, no role, the anchor's service-account
 // behaviour (annotation, else $AWS_ECR_ROLE_ARN, else node credentials).
@@ -97,8 +112,8 @@ func isPartition(p string) bool {
 	return true
 }
 
-// isSessionName is STS's RoleSessionName pattern [\w+=,.@-]{2,64}.
-func isSessionName(s string) bool { return len(s) >= 2 && len(s) <= 64 && allIn(s, "+=,.@_-") }
+// IsSessionName reports whether s is a valid STS RoleSessionName: [\w+=,.@-]{2,64}.
+func IsSessionName(s string) bool { return len(s) >= 2 && len(s) <= 64 && allIn(s, "+=,.@_-") }
 
 // allIn reports whether s has only ASCII letters, digits and bytes of extra.
 func allIn(s, extra string) bool {
@@ -111,29 +126,62 @@ func allIn(s, extra string) bool {
 	return true
 }
 
-func validateRoleARN(what, arn string) error {
+// ValidateRoleARN checks that arn, when set, is an IAM role ARN; what names the
+// setting in the error.
+func ValidateRoleARN(what, arn string) error {
 	if arn != "" && !isRoleARN(arn) {
 		return fmt.Errorf("%s %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", what, arn)
 	}
 	return nil
 }
 
-// mapping is a validated Registry.
-type mapping struct {
-	host string // lower-case host[:port]
-	reg  ecrhost.Registry
+// Validate checks the configuration without any I/O: role ARNs, session name,
+// external id and registry mappings. $AWS_ECR_ROLE_ARN is checked when the backend
+// that reads it is built.
+func (c Config) Validate() error {
+	_, err := c.mappings()
+	return err
 }
 
-func (r Registry) validate() (mapping, error) {
+// mappings validates c and returns its registry mappings by lower-case host[:port].
+func (c Config) mappings() (map[string]ecrhost.Registry, error) {
+	if err := ValidateRoleARN("roleARN", c.RoleARN); err != nil {
+		return nil, fmt.Errorf("ecr: %w", err)
+	}
+	if c.RoleSessionName != "" && !IsSessionName(c.RoleSessionName) {
+		return nil, fmt.Errorf("ecr: roleSessionName %q: want 2-64 characters of letters, digits and +=,.@_-", c.RoleSessionName)
+	}
+	if c.ExternalID != "" && c.RoleARN == "" {
+		return nil, fmt.Errorf("ecr: externalID is set but roleARN is not")
+	}
+	if err := ValidateRoleARN("serviceAccountRoleARN", c.ServiceAccountRoleARN); err != nil {
+		return nil, fmt.Errorf("ecr: %w", err)
+	}
+	out := make(map[string]ecrhost.Registry, len(c.Registries))
+	for _, r := range c.Registries {
+		host, reg, err := r.validate()
+		if err != nil {
+			return nil, fmt.Errorf("ecr: %w", err)
+		}
+		if _, dup := out[host]; dup {
+			return nil, fmt.Errorf("ecr: registries: host %q is mapped twice", r.Host)
+		}
+		out[host] = reg
+	}
+	return out, nil
+}
+
+// validate checks one mapping and returns its lower-case host[:port] and registry.
+func (r Registry) validate() (string, ecrhost.Registry, error) {
 	host := strings.ToLower(strings.TrimSpace(r.Host))
-	if host == "" || strings.ContainsAny(host, "/@ \t") || strings.Contains(host, "://") {
-		return mapping{}, fmt.Errorf("registries: host %q: want host or host:port", r.Host)
+	if !isHostPort(host) {
+		return "", ecrhost.Registry{}, fmt.Errorf("registries: host %q: want host or host:port", r.Host)
 	}
 	if ecrhost.IsECR(host) {
-		return mapping{}, fmt.Errorf("registries: host %q is an ECR host already; map only custom hosts", r.Host)
+		return "", ecrhost.Registry{}, fmt.Errorf("registries: host %q is an ECR host already; map only custom hosts", r.Host)
 	}
 	if r.Account != "" && !isAccount(r.Account) {
-		return mapping{}, fmt.Errorf("registries: host %q: account %q is not a 12-digit AWS account id", r.Host, r.Account)
+		return "", ecrhost.Registry{}, fmt.Errorf("registries: host %q: account %q is not a 12-digit AWS account id", r.Host, r.Account)
 	}
 	// Let the host parser validate the region: it knows the partitions.
 	account := r.Account
@@ -142,11 +190,45 @@ func (r Registry) validate() (mapping, error) {
 	}
 	reg, ok := ecrhost.Parse(account + ".dkr.ecr." + r.Region + "." + suffixForRegion(r.Region))
 	if !ok {
-		return mapping{}, fmt.Errorf("registries: host %q: %q is not an AWS region", r.Host, r.Region)
+		return "", ecrhost.Registry{}, fmt.Errorf("registries: host %q: %q is not an AWS region", r.Host, r.Region)
 	}
 	reg.Account = r.Account
 	reg.FIPS, reg.DualStack = r.FIPS, r.DualStack
-	return mapping{host: host, reg: reg}, nil
+	return host, reg, nil
+}
+
+// isHostPort accepts what the kubelet can match a matchImages pattern against: a host
+// name of 1-63 byte labels of letters, digits, '-' and '_', with an optional port
+// 1-65535 (no IPv6 literal, no glob or URL metacharacter).
+func isHostPort(s string) bool {
+	name, port, hasPort := strings.Cut(s, ":")
+	if hasPort && !isPort(port) {
+		return false
+	}
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(name, ".") {
+		if len(l) == 0 || len(l) > 63 || !allIn(l, "-_") {
+			return false
+		}
+	}
+	return true
+}
+
+// isPort accepts 1-65535 without leading zeros.
+func isPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
 }
 
 // suffixForRegion is the registry DNS suffix of region's partition.

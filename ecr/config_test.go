@@ -45,8 +45,8 @@ func FuzzIsRoleARN(f *testing.F) {
 		if got, want := isRoleARN(s), roleARNRE.MatchString(s); got != want {
 			t.Fatalf("isRoleARN(%q) = %v, the pattern says %v", s, got, want)
 		}
-		if got, want := isSessionName(s), sessionNameRE.MatchString(s); got != want {
-			t.Fatalf("isSessionName(%q) = %v, the pattern says %v", s, got, want)
+		if got, want := IsSessionName(s), sessionNameRE.MatchString(s); got != want {
+			t.Fatalf("IsSessionName(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }

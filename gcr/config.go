@@ -1,14 +1,17 @@
 package gcr
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/imagecred/image-credential-provider/internal/duration"
 )
+
+// Name is the backend's name in errors, logs and cache keys.
+const Name = "gcr"
 
 // Credential sources, tried in the configured order; the first one that is available
 // answers, and its failure is the answer (no silent fall-through to another identity).
@@ -65,10 +68,10 @@ type Config struct {
 	// WorkloadIdentity configures the service-account-token mode.
 	WorkloadIdentity WorkloadIdentity `json:"workloadIdentity,omitzero"`
 	// Timeout bounds one credential fetch (default 15s).
-	Timeout Duration `json:"timeout,omitzero"`
+	Timeout duration.Duration `json:"timeout,omitzero"`
 	// DetectTimeout bounds the "are we on GCE" probe when the machine's DMI product
 	// name cannot be read (default 2s).
-	DetectTimeout Duration `json:"detectTimeout,omitzero"`
+	DetectTimeout duration.Duration `json:"detectTimeout,omitzero"`
 	// Verbosity is the --v the auth-provider-gcp drop-in was invoked with; the caller
 	// applies it to klog. Not part of the configuration file.
 	Verbosity int `json:"-"`
@@ -123,34 +126,53 @@ func (w WorkloadIdentity) STSAudience() string {
 	return "identitynamespace:" + w.ProjectID + ".svc.id.goog:" + w.IdentityProvider
 }
 
-// Duration is a time.Duration written as a Go duration string ("15s") in the
-// configuration file.
-type Duration struct{ time.Duration }
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New(`a duration must be a string such as "15s"`)
+// IsServiceAccountEmail reports whether s can be a service account email, and so is
+// safe to put into a URL path: [A-Za-z0-9._%+-]+ "@" then two or more dot-separated
+// labels of [A-Za-z0-9-], at most 254 bytes. Hand-written rather than a regexp, which
+// every process would compile at start.
+func IsServiceAccountEmail(s string) bool {
+	if len(s) > 254 {
+		return false
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q", s)
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || !allIn(local, "._%+-") {
+		return false
 	}
-	d.Duration = v
-	return nil
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || !allIn(l, "-") {
+			return false
+		}
+	}
+	return true
 }
 
-var emailRE = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
+// allIn reports whether s has only ASCII letters, digits and bytes of extra.
+func allIn(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
-// validEmail reports whether s can be a service account email (and so is safe to put
-// into a URL path).
-func validEmail(s string) bool { return len(s) <= 254 && emailRE.MatchString(s) }
+// Validated returns a copy of c with the defaults filled in (sources, service account,
+// scopes, time bounds, workload identity endpoints), or what is wrong with c. No I/O.
+func (c Config) Validated() (Config, error) {
+	c.Sources = append([]string(nil), c.Sources...)
+	c.Scopes = append([]string(nil), c.Scopes...)
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
 
-// Validate checks the configuration and fills in defaults.
+// validate checks the configuration and fills in defaults.
 func (c *Config) validate() error {
 	if len(c.Sources) == 0 {
 		c.Sources = append([]string(nil), DefaultSources...)
@@ -170,7 +192,7 @@ func (c *Config) validate() error {
 	if c.ServiceAccount == "" {
 		c.ServiceAccount = "default"
 	}
-	if c.ServiceAccount != "default" && !validEmail(c.ServiceAccount) {
+	if c.ServiceAccount != "default" && !IsServiceAccountEmail(c.ServiceAccount) {
 		return fmt.Errorf("gcr: serviceAccount %q is neither \"default\" nor a service account email", c.ServiceAccount)
 	}
 	if len(c.Scopes) == 0 {
@@ -200,7 +222,7 @@ func (c *Config) validate() error {
 		return errors.New("gcr: workloadIdentity: identityProvider is required with projectID")
 	case strings.ContainsAny(w.STSAudience(), " \t\r\n"):
 		return errors.New("gcr: workloadIdentity: the audience must not contain spaces")
-	case w.ServiceAccount != "" && !validEmail(w.ServiceAccount):
+	case w.ServiceAccount != "" && !IsServiceAccountEmail(w.ServiceAccount):
 		return fmt.Errorf("gcr: workloadIdentity: serviceAccount %q is not a service account email", w.ServiceAccount)
 	}
 	if w.TokenURL == "" {

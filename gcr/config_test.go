@@ -3,11 +3,14 @@ package gcr
 import (
 	"flag"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/imagecred/image-credential-provider/internal/duration"
 )
 
 func TestDropInConfig(t *testing.T) {
@@ -55,8 +58,8 @@ func TestDropInConfig(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
-			if _, err := New(got); err != nil {
-				t.Errorf("New rejects the drop-in config: %v", err)
+			if _, err := NewHosts(got); err != nil {
+				t.Errorf("NewHosts rejects the drop-in config: %v", err)
 			}
 		})
 	}
@@ -70,8 +73,8 @@ func FuzzDropInConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := New(cfg); err != nil && cfg.WorkloadIdentity.IdentityProvider == "" {
-			t.Fatalf("drop-in config %+v rejected by New: %v", cfg, err)
+		if _, err := NewHosts(cfg); err != nil && cfg.WorkloadIdentity.IdentityProvider == "" {
+			t.Fatalf("drop-in config %+v rejected by NewHosts: %v", cfg, err)
 		}
 	})
 }
@@ -99,8 +102,8 @@ workloadIdentity:
 		KeyFile:        "/etc/google/key.json",
 		ServiceAccount: "puller@p.iam.gserviceaccount.com",
 		Scopes:         []string{"https://www.googleapis.com/auth/devstorage.read_only"},
-		Timeout:        Duration{5 * time.Second},
-		DetectTimeout:  Duration{500 * time.Millisecond},
+		Timeout:        duration.Of(5 * time.Second),
+		DetectTimeout:  duration.Of(500 * time.Millisecond),
 		WorkloadIdentity: WorkloadIdentity{
 			Audience:       "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/q",
 			ServiceAccount: "target@p.iam.gserviceaccount.com",
@@ -117,13 +120,13 @@ workloadIdentity:
 	if err := yaml.UnmarshalStrict([]byte("timeout: 5"), &c); err == nil {
 		t.Error("numeric timeout accepted")
 	}
-	out, err := yaml.Marshal(Config{Timeout: Duration{time.Second}})
+	out, err := yaml.Marshal(Config{Timeout: duration.Of(time.Second)})
 	if err != nil || !strings.Contains(string(out), "timeout: 1s") || strings.Contains(string(out), "workloadIdentity") {
 		t.Errorf("marshal: %q, %v", out, err)
 	}
 }
 
-func TestNewValidates(t *testing.T) {
+func TestNewHostsValidates(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
@@ -133,7 +136,7 @@ func TestNewValidates(t *testing.T) {
 		{"duplicate source", Config{Sources: []string{SourceMetadata, SourceMetadata}}, "listed twice"},
 		{"bad service account", Config{ServiceAccount: "../token"}, "neither"},
 		{"bad scope", Config{Scopes: []string{"a b"}}, "invalid scope"},
-		{"negative timeout", Config{Timeout: Duration{-time.Second}}, "positive"},
+		{"negative timeout", Config{Timeout: duration.Of(-time.Second)}, "positive"},
 		{"audience and provider", Config{WorkloadIdentity: WorkloadIdentity{Audience: "a", IdentityProvider: "b", ProjectID: "p"}}, "not both"},
 		{"provider without project", Config{WorkloadIdentity: WorkloadIdentity{IdentityProvider: "b"}}, "projectID is required"},
 		{"project without provider", Config{WorkloadIdentity: WorkloadIdentity{ProjectID: "p"}}, "identityProvider is required"},
@@ -141,7 +144,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
+			_, err := NewHosts(tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "gcr: ") {
 				t.Errorf("err = %v, want gcr: …%q", err, tt.want)
 			}
@@ -164,7 +167,7 @@ func TestAddFlags(t *testing.T) {
 	}
 	want := Config{
 		Sources: []string{SourceMetadata, SourceDockerCfg}, KeyFile: "/k.json", ServiceAccount: "a@p.iam.gserviceaccount.com",
-		Scopes: []string{"s1", "s2"}, DockerConfigAnyHost: true, Timeout: Duration{3 * time.Second}, DetectTimeout: Duration{100 * time.Millisecond},
+		Scopes: []string{"s1", "s2"}, DockerConfigAnyHost: true, Timeout: duration.Of(3 * time.Second), DetectTimeout: duration.Of(100 * time.Millisecond),
 		WorkloadIdentity: WorkloadIdentity{Audience: "aud", ServiceAccount: "t@p.iam.gserviceaccount.com", RequireOptIn: true,
 			TokenURL: "http://127.0.0.1:1/v1/token", IAMCredentialsURL: "http://127.0.0.1:1"},
 	}
@@ -182,49 +185,28 @@ func TestAddFlags(t *testing.T) {
 	}
 }
 
-func TestParseMetadataToken(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	tests := []struct {
-		body    string
-		expiry  time.Time
-		wantErr string
-	}{
-		{`{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}`, now.Add(3599 * time.Second), ""},
-		{`{"access_token":"ya29.x","expires_in":0}`, time.Time{}, "invalid expires_in"},
-		{`{"access_token":"ya29.x","expires_in":-5}`, time.Time{}, "invalid expires_in"},
-		{`{"access_token":"ya29.x"}`, time.Time{}, "invalid expires_in"},
-		{`{"expires_in":10}`, time.Time{}, "no access_token"},
-		{`{"access_token":"ya29.x","expires_in":"3600"}`, time.Time{}, "not the expected JSON"},
-		{`<html>`, time.Time{}, "not the expected JSON"},
-	}
-	for _, tt := range tests {
-		tok, err := parseMetadataToken(tt.body, now)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%s: err = %v, want %q", tt.body, err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "ya29") {
-				t.Errorf("%s: error leaks the token", tt.body)
-			}
-			continue
+// emailRE is the pattern IsServiceAccountEmail implements.
+var emailRE = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
+
+func TestIsServiceAccountEmail(t *testing.T) {
+	for _, s := range []string{"a@b.c", "puller@p.iam.gserviceaccount.com", "x.y_z%+-1@a-b.c-d.e", "node-sa@fake-project.iam.gserviceaccount.com"} {
+		if !IsServiceAccountEmail(s) {
+			t.Errorf("%q refused", s)
 		}
-		if err != nil || !tok.Expiry.Equal(tt.expiry) || tok.AccessToken != "ya29.x" {
-			t.Errorf("%s: %v, %v", tt.body, tok, err)
+	}
+	for _, s := range []string{"", "default", "a@b", "@b.c", "a@.c", "a@b.", "a@b..c", "a b@c.d", "a@b@c.d", "a@b_c.d", "../token", "a@b.c/d", "a@b.c" + strings.Repeat("x", 250)} {
+		if IsServiceAccountEmail(s) {
+			t.Errorf("%q accepted", s)
 		}
 	}
 }
 
-func FuzzParseMetadataToken(f *testing.F) {
-	f.Add(`{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}`)
-	f.Add(`{"access_token":"","expires_in":1}`)
-	now := time.Unix(1_700_000_000, 0)
-	f.Fuzz(func(t *testing.T, body string) {
-		tok, err := parseMetadataToken(body, now)
-		if err != nil {
-			return
-		}
-		if tok.AccessToken == "" || !tok.Expiry.After(now) {
-			t.Fatalf("accepted %q as %+v", body, tok)
+func FuzzIsServiceAccountEmail(f *testing.F) {
+	f.Add("puller@p.iam.gserviceaccount.com")
+	f.Add("a@b..c")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsServiceAccountEmail(s), len(s) <= 254 && emailRE.MatchString(s); got != want {
+			t.Fatalf("IsServiceAccountEmail(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }

@@ -1,15 +1,18 @@
 package main
 
 import (
-	"k8s.io/klog/v2"
-
 	"fmt"
 	"strings"
 
+	"k8s.io/klog/v2"
+
 	"github.com/imagecred/image-credential-provider/acr"
+	"github.com/imagecred/image-credential-provider/acr/acrtoken"
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/ecr"
+	"github.com/imagecred/image-credential-provider/ecr/ecrtoken"
 	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/gcr/gcrtoken"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -22,9 +25,9 @@ type backend struct {
 // allBackends, in their default order of precedence.
 var allBackends = []backend{
 	{name: "static", build: func(cfg *Config) (providers.Provider, error) { return dockercfg.New(cfg.Static) }},
-	{name: "ecr", build: func(cfg *Config) (providers.Provider, error) { return ecr.New(cfg.ECR) }},
-	{name: "gcr", build: func(cfg *Config) (providers.Provider, error) { return gcr.New(cfg.GCR) }},
-	{name: "acr", build: func(cfg *Config) (providers.Provider, error) { return acr.New(cfg.ACR) }},
+	{name: ecr.Name, build: func(cfg *Config) (providers.Provider, error) { return ecrtoken.New(cfg.ECR) }},
+	{name: gcr.Name, build: func(cfg *Config) (providers.Provider, error) { return gcrtoken.New(cfg.GCR) }},
+	{name: acr.Name, build: func(cfg *Config) (providers.Provider, error) { return acrtoken.New(cfg.ACR) }},
 }
 
 func backendNames() []string {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagecred/image-credential-provider/acr"
@@ -15,6 +14,7 @@ import (
 	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/internal/answer"
+	"github.com/imagecred/image-credential-provider/internal/duration"
 )
 
 // The config file's apiVersion and kind.
@@ -32,8 +32,8 @@ type Config struct {
 	// credentials for the same key, the earlier wins). Default: every backend.
 	Backends []string `json:"backends,omitempty"`
 	// Timeout bounds one whole invocation; default 30s, well under the kubelet's 60s.
-	Timeout *metav1.Duration `json:"timeout,omitempty"`
-	Cache   CacheConfig      `json:"cache,omitempty"`
+	Timeout *duration.Duration `json:"timeout,omitempty"`
+	Cache   CacheConfig        `json:"cache,omitempty"`
 
 	Static dockercfg.Config `json:"static,omitempty"`
 	ECR    ecr.Config       `json:"ecr,omitempty"`
@@ -95,7 +95,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 		if err != nil {
 			return err
 		}
-		c.Timeout = &metav1.Duration{Duration: d}
+		c.Timeout = duration.Ptr(d)
 		return nil
 	})
 	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider)")

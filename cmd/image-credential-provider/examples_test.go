@@ -41,7 +41,7 @@ func TestKubeletConfigExamples(t *testing.T) {
 	}
 
 	node := load("credential-provider-config.yaml").Providers[0]
-	for _, m := range ecrhost.MatchImages {
+	for _, m := range ecrhost.MatchImages() {
 		if !slices.Contains(node.MatchImages, m) {
 			t.Errorf("node example lacks the ECR pattern %q", m)
 		}

@@ -2,26 +2,27 @@
 // DNS, no network, no AWS SDK. It runs on every plugin invocation, cache hits
 // included, so it is a handful of string operations.
 //
-// Private registries are "<account>.dkr.ecr.<region>.<suffix>" where account is 12
-// digits, the service label is one of
+// Private registries are "<account>.<service>.<region>.<suffix>" where account is 12
+// digits, the service label says the endpoint
 //
 //	dkr.ecr        IPv4 endpoint
 //	dkr-ecr        dual-stack (IPv4 and IPv6) endpoint
 //	dkr.ecr-fips   FIPS endpoint
 //	dkr-ecr-fips   dual-stack FIPS endpoint
 //
-// and the suffix names the partition:
+// and the suffix names the partition; each suffix has its own service labels:
 //
-//	amazonaws.com                commercial and GovCloud (us-gov-*)
-//	on.aws                       commercial and GovCloud, dual-stack
-//	amazonaws.com.cn             China (cn-*)
-//	on.amazonwebservices.com.cn  China, dual-stack
-//	amazonaws.eu                 European Sovereign Cloud (eusc-*)
-//	c2s.ic.gov                   ISO (us-iso-*)
-//	sc2s.sgov.gov                ISO-B (us-isob-*)
-//	cloud.adc-e.uk               ISO-E (eu-isoe-*)
-//	csp.hci.ic.gov               ISO-F (us-isof-*)
+//	amazonaws.com                dkr.ecr, dkr.ecr-fips, dkr-ecr   commercial and GovCloud (us-gov-*)
+//	on.aws                       dkr-ecr, dkr-ecr-fips, dkr.ecr   commercial and GovCloud, dual-stack
+//	amazonaws.com.cn             dkr.ecr                          China (cn-*)
+//	on.amazonwebservices.com.cn  dkr-ecr                          China, dual-stack
+//	amazonaws.eu                 dkr.ecr                          European Sovereign Cloud (eusc-*)
+//	c2s.ic.gov                   dkr.ecr                          ISO (us-iso-*)
+//	sc2s.sgov.gov                dkr.ecr                          ISO-B (us-isob-*)
+//	cloud.adc-e.uk               dkr.ecr                          ISO-E (eu-isoe-*)
+//	csp.hci.ic.gov               dkr.ecr                          ISO-F (us-isof-*)
 //
+// MatchImages lists exactly these forms as kubelet matchImages patterns.
 // A region that belongs to another partition's suffix is not ECR
 // ("1….dkr.ecr.cn-north-1.amazonaws.com" is refused). ECR Public is
 // "public.ecr.aws" (IPv4) and "ecr-public.aws.com" (its dual-stack host), whose API
@@ -33,7 +34,10 @@
 // port is ECR only through the plugin's explicit host mapping.
 package ecrhost
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // PublicRegion is the region of the ECR Public API, whatever the image host.
 const PublicRegion = "us-east-1"
@@ -57,27 +61,36 @@ type Registry struct {
 	Suffix string
 }
 
-// partitionSuffix is one DNS suffix of private registries and the region names it
-// serves.
+// partitionSuffix is one DNS suffix of private registries, the region names it serves
+// and the service labels hosts under it carry. Parse accepts exactly these
+// service/suffix pairs and MatchImages lists exactly them, so the two cannot disagree.
 type partitionSuffix struct {
 	suffix    string
 	dualStack bool
 	// prefixes lists the region prefixes (with trailing '-') of this suffix; nil
 	// means every region not claimed by another suffix's prefixes (commercial).
 	prefixes []string
+	// services are the service labels of hosts under this suffix: dkr.ecr (IPv4),
+	// dkr-ecr (dual-stack), with -fips for the FIPS endpoints.
+	services []string
 }
 
 var suffixes = []partitionSuffix{
-	{suffix: "amazonaws.com"},
-	{suffix: "on.aws", dualStack: true},
-	{suffix: "amazonaws.com.cn", prefixes: []string{"cn-"}},
-	{suffix: "on.amazonwebservices.com.cn", dualStack: true, prefixes: []string{"cn-"}},
-	{suffix: "amazonaws.eu", prefixes: []string{"eusc-"}},
-	{suffix: "c2s.ic.gov", prefixes: []string{"us-iso-"}},
-	{suffix: "sc2s.sgov.gov", prefixes: []string{"us-isob-"}},
-	{suffix: "cloud.adc-e.uk", prefixes: []string{"eu-isoe-"}},
-	{suffix: "csp.hci.ic.gov", prefixes: []string{"us-isof-"}},
+	// dkr-ecr under amazonaws.com and dkr.ecr under on.aws are accepted as the EKS
+	// plugin accepts them (both mean the dual-stack endpoint).
+	{suffix: "amazonaws.com", services: []string{"dkr.ecr", "dkr.ecr-fips", "dkr-ecr"}},
+	{suffix: "on.aws", dualStack: true, services: []string{"dkr-ecr", "dkr-ecr-fips", "dkr.ecr"}},
+	{suffix: "amazonaws.com.cn", prefixes: []string{"cn-"}, services: []string{"dkr.ecr"}},
+	{suffix: "on.amazonwebservices.com.cn", dualStack: true, prefixes: []string{"cn-"}, services: []string{"dkr-ecr"}},
+	{suffix: "amazonaws.eu", prefixes: []string{"eusc-"}, services: []string{"dkr.ecr"}},
+	{suffix: "c2s.ic.gov", prefixes: []string{"us-iso-"}, services: []string{"dkr.ecr"}},
+	{suffix: "sc2s.sgov.gov", prefixes: []string{"us-isob-"}, services: []string{"dkr.ecr"}},
+	{suffix: "cloud.adc-e.uk", prefixes: []string{"eu-isoe-"}, services: []string{"dkr.ecr"}},
+	{suffix: "csp.hci.ic.gov", prefixes: []string{"us-isof-"}, services: []string{"dkr.ecr"}},
 }
+
+// publicHosts are ECR Public's hosts; the second is dual-stack.
+var publicHosts = [...]string{"public.ecr.aws", "ecr-public.aws.com"}
 
 // Parse reports whether host (as an image names it, possibly with a port) is an ECR
 // registry host, and what it says. Letters are compared case-insensitively; a
@@ -88,27 +101,23 @@ func Parse(host string) (Registry, bool) {
 	}
 	h := strings.ToLower(host)
 	switch h {
-	case "public.ecr.aws":
+	case publicHosts[0]:
 		return Registry{Public: true, Region: PublicRegion, Suffix: h}, true
-	case "ecr-public.aws.com":
+	case publicHosts[1]:
 		return Registry{Public: true, Region: PublicRegion, Suffix: h, DualStack: true}, true
 	}
-	// account . service . region . suffix
+	// account . service . region . suffix, where service is one or two labels.
 	account, rest, ok := strings.Cut(h, ".")
 	if !ok || !isAccount(account) {
 		return Registry{}, false
 	}
-	var r Registry
-	switch {
-	case strings.HasPrefix(rest, "dkr.ecr-fips."):
-		r.FIPS, rest = true, rest[len("dkr.ecr-fips."):]
-	case strings.HasPrefix(rest, "dkr.ecr."):
-		rest = rest[len("dkr.ecr."):]
-	case strings.HasPrefix(rest, "dkr-ecr-fips."):
-		r.FIPS, r.DualStack, rest = true, true, rest[len("dkr-ecr-fips."):]
-	case strings.HasPrefix(rest, "dkr-ecr."):
-		r.DualStack, rest = true, rest[len("dkr-ecr."):]
-	default:
+	service, rest, ok := strings.Cut(rest, ".")
+	if ok && service == "dkr" {
+		var second string
+		second, rest, ok = strings.Cut(rest, ".")
+		service += "." + second
+	}
+	if !ok {
 		return Registry{}, false
 	}
 	region, suffix, ok := strings.Cut(rest, ".")
@@ -116,11 +125,14 @@ func Parse(host string) (Registry, bool) {
 		return Registry{}, false
 	}
 	ps, ok := lookupSuffix(suffix)
-	if !ok || !ps.serves(region) {
+	if !ok || !slices.Contains(ps.services, service) || !ps.serves(region) {
 		return Registry{}, false
 	}
+	r := Registry{
+		FIPS:      strings.HasSuffix(service, "-fips"),
+		DualStack: ps.dualStack || strings.HasPrefix(service, "dkr-ecr"),
+	}
 	r.Account, r.Region, r.Suffix = account, region, ps.suffix
-	r.DualStack = r.DualStack || ps.dualStack
 	return r, true
 }
 
@@ -216,22 +228,19 @@ func allDigits(s string) bool {
 	return true
 }
 
-// MatchImages are kubelet CredentialProviderConfig matchImages patterns that send
-// every documented ECR host family to the plugin. The kubelet's '*' matches within one
-// DNS label, so "*.dkr.ecr.*.amazonaws.com" alone misses the FIPS, dual-stack, China,
-// EUSC and ISO hosts, and the kubelet never asks the plugin for them.
-var MatchImages = []string{
-	"*.dkr.ecr.*.amazonaws.com",
-	"*.dkr.ecr-fips.*.amazonaws.com",
-	"*.dkr-ecr.*.on.aws",
-	"*.dkr-ecr-fips.*.on.aws",
-	"*.dkr.ecr.*.amazonaws.com.cn",
-	"*.dkr-ecr.*.on.amazonwebservices.com.cn",
-	"*.dkr.ecr.*.amazonaws.eu",
-	"*.dkr.ecr.*.c2s.ic.gov",
-	"*.dkr.ecr.*.sc2s.sgov.gov",
-	"*.dkr.ecr.*.cloud.adc-e.uk",
-	"*.dkr.ecr.*.csp.hci.ic.gov",
-	"public.ecr.aws",
-	"ecr-public.aws.com",
+// MatchImages returns kubelet CredentialProviderConfig matchImages patterns that send
+// every ECR host Parse accepts to the plugin, and nothing but hosts of those forms: one
+// "*.<service>.*.<suffix>" per service label and partition suffix, then ECR Public's
+// hosts. The kubelet's '*' matches within one DNS label, so "*.dkr.ecr.*.amazonaws.com"
+// alone misses the FIPS, dual-stack, China, EUSC and ISO hosts, and the kubelet never
+// asks the plugin for them. Letters are lower case (the kubelet compares them as they
+// are) and no pattern has a port (Parse refuses ports).
+func MatchImages() []string {
+	var out []string
+	for _, ps := range suffixes {
+		for _, svc := range ps.services {
+			out = append(out, "*."+svc+".*."+ps.suffix)
+		}
+	}
+	return append(out, publicHosts[:]...)
 }

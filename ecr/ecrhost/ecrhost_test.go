@@ -79,6 +79,15 @@ func TestParseRefuses(t *testing.T) {
 		"123456789012.dkr.ecr-fipss.us-east-1.amazonaws.com",
 		"123456789012.dkr_ecr.us-east-1.amazonaws.com",
 		"123456789012.api.ecr.us-east-1.amazonaws.com",
+		"123456789012.dkr.us-east-1.amazonaws.com",
+		// Service labels a partition suffix does not have.
+		"123456789012.dkr.ecr-fips.us-west-2.on.aws",
+		"123456789012.dkr-ecr-fips.us-west-2.amazonaws.com",
+		"123456789012.dkr.ecr-fips.cn-north-1.amazonaws.com.cn",
+		"123456789012.dkr-ecr.cn-north-1.amazonaws.com.cn",
+		"123456789012.dkr.ecr.cn-north-1.on.amazonwebservices.com.cn",
+		"123456789012.dkr-ecr.eusc-de-east-1.amazonaws.eu",
+		"123456789012.dkr.ecr-fips.us-iso-east-1.c2s.ic.gov",
 		// Wrong regions.
 		"123456789012.dkr.ecr..amazonaws.com",
 		"123456789012.dkr.ecr.amazonaws.com",
@@ -178,7 +187,7 @@ func TestMatchImages(t *testing.T) {
 		"ecr-public.aws.com/team/app",
 	} {
 		n := 0
-		for _, p := range MatchImages {
+		for _, p := range MatchImages() {
 			if match.Match(p, image) {
 				n++
 			}
@@ -190,7 +199,7 @@ func TestMatchImages(t *testing.T) {
 			t.Errorf("%s is not ECR", host)
 		}
 	}
-	for _, p := range MatchImages {
+	for _, p := range MatchImages() {
 		if _, err := match.NormalizeKey(p); err != nil {
 			t.Errorf("%q: %v", p, err)
 		}

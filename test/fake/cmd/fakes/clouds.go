@@ -93,9 +93,9 @@ func startAWS(f *Fakes) error {
 	env.Vars["AWS_ACCOUNT"] = awsfake.DefaultAccount
 	env.Vars["AWS_URL"] = a.URL
 	env.Vars["ECR_USERNAME"] = registry.ECRUsername
-	// The kubelet matchImages patterns the ECR backend documents (ecrhost.MatchImages),
+	// The kubelet matchImages patterns the ECR backend documents (ecrhost.MatchImages()),
 	// comma-separated, for scripts writing a kubelet CredentialProviderConfig.
-	env.Vars["ECR_MATCH_IMAGES"] = strings.Join(ecrhost.MatchImages, ",")
+	env.Vars["ECR_MATCH_IMAGES"] = strings.Join(ecrhost.MatchImages(), ",")
 	f.aws = a
 	return nil
 }
