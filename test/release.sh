@@ -59,14 +59,16 @@ RUN_ID=${W##*.}
 RUN_ID=${RUN_ID,,}
 CTR_NS=icp-release-$RUN_ID
 CONTAINERD_PID=
-HOST_PATHS=(/run/containerd/s /run/containerd)
+# Host paths a containerd 1.6 run may create outside $W (shim sockets always go to
+# /run/containerd/s): each one that did not exist before is removed if empty.
+HOST_PATHS=(/run/containerd/s /run/containerd/fifo /run/containerd)
 declare -A PREEXISTING=()
 for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] && PREEXISTING[$p]=1; done
 
 our_mounts() { awk '{print $5}' /proc/self/mountinfo | grep -E "^$W(/|\$)" | sort -r || true; }
 
 cleanup() {
-	local rc=$? i m mp
+	local rc=$? i m mp f
 	set +e
 	trap - EXIT INT TERM
 	if [ -n "$CONTAINERD_PID" ] && kill -0 "$CONTAINERD_PID" 2>/dev/null; then
@@ -77,6 +79,12 @@ cleanup() {
 		kill -0 "$CONTAINERD_PID" 2>/dev/null && kill -KILL "$CONTAINERD_PID" 2>/dev/null
 		wait "$CONTAINERD_PID" 2>/dev/null
 	fi
+	# Shims of our containerd that outlived it: by PID, found by the socket in their argv.
+	for f in /proc/[0-9]*/cmdline; do
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -F -- "-address $W/containerd/containerd.sock" >/dev/null || continue
+		i=${f#/proc/}
+		kill -KILL "${i%/cmdline}" 2>/dev/null
+	done
 	for i in 1 2 3; do
 		m=$(our_mounts)
 		[ -z "$m" ] && break
@@ -301,17 +309,20 @@ check "OCI tarball: the layout directory, file for file, owned by root, at the c
 ctr_() { timeout 60 ctr --address "$W/containerd/containerd.sock" -n "$CTR_NS" "$@"; }
 CTR_CASES=("ctr images import: the tarball imports as $IMAGE:$VERSION (the index)"
 	"ctr images import --all-platforms: containerd takes every blob of both platforms"
-	"ctr run: the image runs its binary (version) and its entrypoint answers a kubelet request")
-ctr_setup_problem() {
-	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
+	"ctr run: the entrypoint is the plugin, it answers a kubelet request, and version reports the release")
+# ctr_setup: containerd, ctr and runc present, a private containerd running; else PROBLEM
+# says why not. Runs in this shell (not a subshell): cleanup needs CONTAINERD_PID.
+PROBLEM=
+ctr_setup() {
+	[ "$(id -u)" = 0 ] || { PROBLEM="not root"; return; }
 	if ! command -v ctr >/dev/null || ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
 		if [ "${RELEASE_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
-			echo "containerd, ctr or runc missing and RELEASE_SKIP_APT=1 or no apt-get"
+			PROBLEM="containerd, ctr or runc missing and RELEASE_SKIP_APT=1 or no apt-get"
 			return
 		fi
 		log "installing containerd and runc from Debian"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd runc >"$W/apt.log" 2>&1 ||
-			{ echo "apt-get install containerd runc failed (see the log: $(tail -n 3 "$W/apt.log" | tr '\n' ' '))"; return; }
+			{ PROBLEM="apt-get install containerd runc failed: $(tail -n 3 "$W/apt.log" | tr '\n' ' ')"; return; }
 	fi
 	local c=$W/containerd i
 	mkdir -p "$c/root" "$c/state" "$c/opt"
@@ -343,11 +354,11 @@ EOF
 		kill -0 "$CONTAINERD_PID" 2>/dev/null || break
 		sleep 0.2
 	done
-	echo "containerd did not start: $(tail -n 3 "$W/containerd.log" | tr '\n' ' ')"
+	PROBLEM="containerd did not start: $(tail -n 3 "$W/containerd.log" | tr '\n' ' ')"
 }
-problem=$(ctr_setup_problem)
-if [ -n "$problem" ]; then
-	for c in "${CTR_CASES[@]}"; do notrun "$c" "$problem"; done
+ctr_setup
+if [ -n "$PROBLEM" ]; then
+	for c in "${CTR_CASES[@]}"; do notrun "$c" "$PROBLEM"; done
 else
 	ctr_import() {
 		ctr_ images import "$OCITAR" || return 1
@@ -367,15 +378,27 @@ else
 	}
 	check "${CTR_CASES[1]}" ctr_import_all
 	ctr_run() {
-		local out want req
+		local out want req args id=icp-release-$RUN_ID
+		# containerd derives the process from the image config: the entrypoint alone.
+		ctr_ containers create "$IMAGE:$VERSION" "$id-spec" >/dev/null || return 1
+		args=$(ctr_ containers info "$id-spec" | jq -c .Spec.process.args)
+		ctr_ containers rm "$id-spec" >/dev/null
+		[ "$args" = '["/usr/local/bin/image-credential-provider"]' ] || { echo "process args from the image: $args"; return 1; }
 		want="$PROJECT $VERSION (commit $REV, $DATE) $GOVERSION linux/$(go env GOARCH)"
-		out=$(ctr_ run --rm --runc-root "$W/runc" "$IMAGE:$VERSION" "icp-release-$RUN_ID-v" /usr/local/bin/image-credential-provider version 2>&1 </dev/null) ||
-			{ echo "$out"; return 1; }
+		out=$(ctr_ run --rm --fifo-dir "$W/fifo" --runc-root "$W/runc" "$IMAGE:$VERSION" "$id-v" \
+			/usr/local/bin/image-credential-provider version 2>&1 </dev/null) || { echo "$out"; return 1; }
 		[ "$out" = "$want" ] || { printf 'in the image, version printed:\n  %s\nwant:\n  %s\n' "$out" "$want"; return 1; }
-		# No arguments: the entrypoint alone is the plugin in kubelet mode.
+		# The entrypoint as the kubelet runs it: a request on stdin, the response on stdout.
+		# ctr 1.6 loses the end of stdin when it comes before the task has started, so the
+		# request is written once the task runs.
 		req='{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"registry.example/app"}'
-		out=$(printf '%s' "$req" | ctr_ run --rm --runc-root "$W/runc" "$IMAGE:$VERSION" "icp-release-$RUN_ID-e" 2>&1) ||
-			{ echo "$out"; return 1; }
+		out=$( {
+			for _ in $(seq 1 150); do
+				ctr_ tasks ls 2>/dev/null | awk -v id="$id-e" '$1 == id && $3 == "RUNNING"' | grep . >/dev/null && break
+				sleep 0.2
+			done
+			printf '%s' "$req"
+		} | ctr_ run --rm --fifo-dir "$W/fifo" --runc-root "$W/runc" "$IMAGE:$VERSION" "$id-e" 2>&1) || { echo "$out"; return 1; }
 		printf '%s' "$out" | jq -e '.kind == "CredentialProviderResponse" and .apiVersion == "credentialprovider.kubelet.k8s.io/v1"' >/dev/null ||
 			{ echo "the entrypoint answered: $out"; return 1; }
 	}
