@@ -233,10 +233,10 @@ func collect(pkgs []pkg, goroot string) ([]component, error) {
 	if std {
 		files, err := licenceFiles(goroot, "")
 		if err != nil {
-			return nil, fmt.Errorf("Go standard library: %v", err)
+			return nil, fmt.Errorf("the Go standard library: %v", err)
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("Go standard library: no licence file in GOROOT %s", goroot)
+			return nil, fmt.Errorf("the Go standard library: no licence file in GOROOT %s", goroot)
 		}
 		comps = append([]component{{Path: stdName, Files: files}}, comps...)
 	}

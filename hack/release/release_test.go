@@ -405,3 +405,53 @@ func TestRunRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A Windows platform gets an archive of its .exe programs; the image stays Linux only,
+// since a Windows image cannot be built without a Windows base layer.
+func TestRunWindowsArchiveOnly(t *testing.T) {
+	o := setup(t, "linux/amd64 linux/arm64 windows/amd64")
+	o.platforms = append(o.platforms, "windows/amd64")
+	for _, b := range []string{"image-credential-provider.exe", "image-credential-provider-ecr.exe"} {
+		writeFile(t, filepath.Join(o.dist, "bin", "windows_amd64", b), "MZ"+b, 0o755)
+	}
+	if err := run(o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(o.dist, "image-credential-provider_v1.2.3-rc.1_windows_amd64.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files := readTar(t, zr)
+	top := "image-credential-provider_v1.2.3-rc.1_windows_amd64/"
+	for _, n := range []string{"image-credential-provider.exe", "image-credential-provider-ecr.exe", "LICENSE", "THIRD_PARTY_NOTICES", "README.md"} {
+		if _, ok := files[top+n]; !ok {
+			t.Errorf("windows archive lacks %s", n)
+		}
+	}
+	p, err := layout.FromPath(filepath.Join(o.dist, "oci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top2, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, _ := top2.IndexManifest()
+	idx, err := top2.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	var plats []string
+	for _, d := range im.Manifests {
+		plats = append(plats, d.Platform.String())
+	}
+	if want := []string{"linux/amd64", "linux/arm64"}; !reflect.DeepEqual(plats, want) {
+		t.Errorf("image platforms %q, want %q", plats, want)
+	}
+}
