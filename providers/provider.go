@@ -96,6 +96,10 @@ type Result struct {
 	// CacheDuration, when non-zero, caps how long the kubelet may keep the answer
 	// (static backends use it; token backends leave it zero and let Expiry decide).
 	CacheDuration time.Duration
+	// Inputs, on an answer recorded for replay, holds the state of every local file
+	// the answer was derived from (path → internal/filestate state): it is replayed
+	// only while each is unchanged. Backends leave it nil.
+	Inputs map[string]string
 }
 
 // Provider is one credential backend (static config.json, ECR, GCR, ACR).

@@ -203,9 +203,10 @@ func Recordable(req Request, ans *providers.Answer) bool {
 	return true
 }
 
-// Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, and
-// never used past the earliest expiry of the credentials in it.
-func Result(now time.Time, ans *providers.Answer) *providers.Result {
+// Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, never
+// used past the earliest expiry of the credentials in it, and replayed only while the
+// files of inputs are in the states it holds.
+func Result(now time.Time, ans *providers.Answer, inputs map[string]string) *providers.Result {
 	expiry := now.Add(2*ans.CacheDuration + providers.MinSafetyMargin)
 	for _, c := range ans.Contributions {
 		if c.Result != nil && !c.Result.Expiry.IsZero() && c.Result.Expiry.Before(expiry) {
@@ -216,5 +217,5 @@ func Result(now time.Time, ans *providers.Answer) *providers.Result {
 	for k, v := range ans.Auth {
 		auth[k] = v
 	}
-	return &providers.Result{Auth: auth, CacheKeyType: ans.CacheKeyType, CacheDuration: ans.CacheDuration, Expiry: expiry}
+	return &providers.Result{Auth: auth, CacheKeyType: ans.CacheKeyType, CacheDuration: ans.CacheDuration, Expiry: expiry, Inputs: inputs}
 }

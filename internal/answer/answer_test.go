@@ -208,12 +208,12 @@ func TestRecordableAndResult(t *testing.T) {
 	if Recordable(Request{ServiceAccount: &providers.ServiceAccount{Token: "t"}}, ok) {
 		t.Error("an unidentified service account's answer is recordable")
 	}
-	res := Result(now, ok)
+	res := Result(now, ok, nil)
 	if !res.Expiry.Equal(now.Add(2*time.Hour+time.Minute)) || res.CacheDuration != time.Hour || res.Auth["h"].Password != "p" {
 		t.Errorf("Result = %+v", res)
 	}
 	ok.Contributions[0].Result.Expiry = now.Add(90 * time.Minute)
-	if res := Result(now, ok); !res.Expiry.Equal(now.Add(90 * time.Minute)) {
+	if res := Result(now, ok, nil); !res.Expiry.Equal(now.Add(90 * time.Minute)) {
 		t.Errorf("expiry %v, want the token's", res.Expiry)
 	}
 }

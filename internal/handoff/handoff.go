@@ -63,8 +63,10 @@ type Request struct {
 	// added, set to By.
 	Env []string
 	// Stdin is what the target reads on standard input: the request bytes the
-	// running process already consumed.
+	// running process already consumed. Ignored when KeepStdin is set.
 	Stdin []byte
+	// KeepStdin gives the target the running process's own standard input, unread.
+	KeepStdin bool
 	// By names the binary handing over, for HandedOverBy and errors.
 	By string
 }
@@ -102,7 +104,7 @@ func Exec(r Request) (exitCode int, err error) {
 		env = append(env, e)
 	}
 	env = append(env, HandedOverBy+"="+r.By)
-	return run(r.Path, append([]string{argv0}, r.Args...), env, r.Stdin)
+	return run(r.Path, append([]string{argv0}, r.Args...), env, r.Stdin, r.KeepStdin)
 }
 
 // Chained reports whether the running process was itself started by a hand-over, and
