@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,11 +21,9 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/imageref"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/protocol"
+	"github.com/imagecred/image-credential-provider/internal/version"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
 
 const usage = `image-credential-provider: a kubelet image credential provider for static docker
 config.json credentials, Amazon ECR, Google Container/Artifact Registry and Azure
@@ -153,22 +150,7 @@ func parseHelp(fs *flag.FlagSet, stdout io.Writer) error {
 }
 
 func versionString() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-		v += " " + bi.GoVersion
-	}
-	if v == "" {
-		v = "(devel)"
-	}
-	return "image-credential-provider " + v
+	return version.Line("image-credential-provider")
 }
 
 // kubeletMode answers one CredentialProviderRequest.
