@@ -1,34 +1,27 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/imagecred/image-credential-provider/internal/testbin"
 )
 
-// pluginBin is the binary built once for the binary-level tests of this package.
-var pluginBin string
+// binDir holds every binary, built once, as the kubelet's bin dir would; pluginBin is
+// the front end in it, the one the kubelet config names.
+var binDir, pluginBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "icp-bin-")
+	dir, err := testbin.Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	pluginBin = filepath.Join(dir, "image-credential-provider")
-	build := exec.Command("go", "build", "-o", pluginBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
-		os.Exit(2)
-	}
+	binDir, pluginBin = dir, filepath.Join(dir, testbin.Exe("image-credential-provider"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -52,23 +45,11 @@ func runPlugin(t *testing.T, name string, env []string, stdin string, args ...st
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}, env...)
-	cmd.Dir = home
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	r, err := testbin.Run{Bin: bin, Args: args, Home: t.TempDir(), Env: env, Stdin: stdin}.Do()
+	if err != nil {
 		t.Fatalf("running plugin: %v", err)
 	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
 func request(apiVersion, image string) string {

@@ -23,6 +23,8 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/binaries"
 	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/internal/config"
+	"github.com/imagecred/image-credential-provider/internal/tty"
+	"github.com/imagecred/image-credential-provider/internal/version"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -73,6 +75,11 @@ func Main(b Binary, args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		var code exitCode
+		if errors.As(err, &code) {
+			klog.Flush()
+			return int(code)
+		}
 		klog.Flush()
 		fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err.Error()))
 		return 1
@@ -94,6 +101,8 @@ type options struct {
 	args        []string
 	output      string
 	showSecrets bool
+	// cache is the token cache, opened on first use, once per invocation.
+	cache *lazyCache
 }
 
 func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -104,7 +113,7 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 	if err != nil {
 		return err
 	}
-	opts := &options{cfg: cfg, args: args}
+	opts := &options{cfg: cfg, args: args, cache: &lazyCache{cfg: cfg}}
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -131,7 +140,7 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 	}
 	switch pos[0] {
 	case "version":
-		fmt.Fprintln(stdout, versionString())
+		fmt.Fprintln(stdout, version.Line(prog))
 		return nil
 	case "help":
 		return printHelp(fs, stdout)
@@ -165,9 +174,5 @@ func printHelp(fs *flag.FlagSet, stdout io.Writer) error {
 // isTerminal reports whether r is a terminal, where no kubelet request will come from.
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && tty.IsTerminal(f)
 }
