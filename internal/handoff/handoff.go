@@ -30,7 +30,7 @@ import (
 const HandedOverBy = "IMAGE_CREDENTIAL_PROVIDER_HANDED_OVER_BY"
 
 // ErrSelf is returned when the target is the running binary itself.
-var ErrSelf = errors.New("the target is this binary itself")
+var ErrSelf = errors.New("it is the running binary itself (a link or the same file under another name)")
 
 // Beside returns the path of the binary called name installed in the same directory
 // as the running executable (with ".exe" on Windows).
@@ -90,7 +90,7 @@ func Exec(r Request) (exitCode int, err error) {
 	if me, err := os.Stat(self); err != nil {
 		return 0, fmt.Errorf("cannot locate the running binary: %w", err)
 	} else if os.SameFile(me, target) {
-		return 0, fmt.Errorf("refusing to run %s (%v vs %v %s): %w", r.Path, me.Sys(), target.Sys(), self, ErrSelf)
+		return 0, fmt.Errorf("refusing to run %s: %w", r.Path, ErrSelf)
 	}
 	argv0 := r.Argv0
 	if argv0 == "" {

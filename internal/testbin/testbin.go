@@ -6,7 +6,6 @@ package testbin
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -106,8 +105,13 @@ type Run struct {
 	Env []string
 	// Stdin is the request.
 	Stdin string
+	// StdinFile, when set, is the standard input instead of Stdin.
+	StdinFile *os.File
 	// Timeout bounds the run; zero means the kubelet's one minute.
 	Timeout time.Duration
+	// Cmd, when set, is the command to run as it is (Bin, Args, Home and Env are not
+	// used); Do adds stdin, stdout, stderr and the deadline.
+	Cmd *exec.Cmd
 }
 
 // Do runs r. It is safe to call from any goroutine: failure to start is an error.
@@ -116,18 +120,28 @@ func (r Run) Do() (Result, error) {
 	if timeout == 0 {
 		timeout = time.Minute
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.Bin, r.Args...)
-	cmd.Env = append([]string{"HOME=" + r.Home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(r.Home, ".cache")}, r.Env...)
-	if runtime.GOOS == "windows" {
-		cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"), "USERPROFILE="+r.Home, "LOCALAPPDATA="+filepath.Join(r.Home, "AppData", "Local"))
+	cmd := r.Cmd
+	if cmd == nil {
+		cmd = exec.Command(r.Bin, r.Args...)
+		cmd.Env = append([]string{"HOME=" + r.Home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(r.Home, ".cache")}, r.Env...)
+		if runtime.GOOS == "windows" {
+			cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"), "USERPROFILE="+r.Home, "LOCALAPPDATA="+filepath.Join(r.Home, "AppData", "Local"))
+		}
+		cmd.Dir = r.Home
 	}
-	cmd.Dir = r.Home
+
 	cmd.Stdin = strings.NewReader(r.Stdin)
+	if r.StdinFile != nil {
+		cmd.Stdin = r.StdinFile
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return Result{}, err
+	}
+	kill := time.AfterFunc(timeout, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	kill.Stop()
 	res := Result{Stdout: out.String(), Stderr: errb.String()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
