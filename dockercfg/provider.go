@@ -431,7 +431,7 @@ type broken struct {
 // When such a broken credential applies and no usable credential of the answer
 // would be tried for the image, Lookup fails with one line naming the registry,
 // the file and the cause; when a usable one would be tried, the broken one is a
-// problem. The get command uses Lookup to show where each auth entry came from.
+// problem. Each credential says which file, entry or helper it came from.
 func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, error) {
 	l := p.load()
 	found := &Found{Problems: l.problems}
