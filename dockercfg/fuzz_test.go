@@ -144,9 +144,18 @@ func FuzzReadersNeverLeak(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		patterns := p.MatchImages()
 		for _, img := range []providers.Image{{Host: host, Path: "team/app"}, {Host: "other.example", Path: "app"}} {
-			p.Serves(img)
-			p.MatchImages()
+			// Serves and MatchImages agree on every host EveryHost can cover.
+			if !strings.Contains(img.Host, ":") && strings.Count(img.Host, ".") < EveryHostLabels {
+				matched := false
+				for _, pat := range patterns {
+					matched = matched || match.Match(pat, img.Repository())
+				}
+				if serves := p.Serves(img); serves != matched {
+					t.Fatalf("%q: Serves = %v but MatchImages %q match = %v", img.Host, serves, patterns, matched)
+				}
+			}
 			found, err := p.Lookup(context.Background(), img)
 			if err != nil {
 				check("Lookup error", err.Error())

@@ -337,8 +337,8 @@ func (p *Provider) MatchImages() []string {
 			return // the kubelet ignores such a key
 		}
 		host, _, _ := strings.Cut(n, "/")
-		if host == "" {
-			return
+		if host == "" || !match.MatchHost(n, host) {
+			return // a key that matches no image, not even of its own host (the kubelet cannot parse it back)
 		}
 		if every && !strings.Contains(host, ":") && strings.Count(host, ".") < EveryHostLabels {
 			return

@@ -387,8 +387,8 @@ func TestMatchImagesCoversServes(t *testing.T) {
 	}{
 		{"nothing", []string{`{}`}, []string{}},
 		{
-			"auths, broken ones too, paths and ports",
-			[]string{`{"auths":{"reg.example/team":{},"https://a.reg.example/v2/":{"auth":"!!"},"*.a.reg.example":{},"localhost:5000":{},"reg.example:port":{}}}`},
+			"auths, broken ones too, paths and ports; keys the kubelet cannot parse back match nothing",
+			[]string{`{"auths":{"reg.example/team":{},"https://a.reg.example/v2/":{"auth":"!!"},"*.a.reg.example":{},"localhost:5000":{},"reg.example:port":{},"other.example/%00":{}}}`},
 			[]string{"*.a.reg.example", "a.reg.example", "localhost:5000", "reg.example"},
 		},
 		{
