@@ -108,7 +108,7 @@ func strict(path string, parse func(string, []byte) (*File, error), data []byte)
 func (f *File) firstBroken() error {
 	for _, e := range f.Auths {
 		if e.Err != nil {
-			return fmt.Errorf("entry %s: %w", quote.String(e.Key), e.Err)
+			return fmt.Errorf("entry %s: %w", quoteKey(e.Key), e.Err)
 		}
 	}
 	regs := make([]string, 0, len(f.BadCredHelpers))
@@ -117,7 +117,7 @@ func (f *File) firstBroken() error {
 	}
 	sort.Strings(regs)
 	if len(regs) > 0 {
-		return fmt.Errorf("credHelpers entry %s: %w", quote.String(regs[0]), f.BadCredHelpers[regs[0]])
+		return fmt.Errorf("credHelpers entry %s: %w", quoteKey(regs[0]), f.BadCredHelpers[regs[0]])
 	}
 	if len(f.Problems) > 0 {
 		return f.Problems[0]
@@ -318,4 +318,26 @@ func checkHelperName(name string) error {
 		return fmt.Errorf("credential helper name %s is not a plain name", quote.String(name))
 	}
 	return nil
+}
+
+// quoteKey quotes a docker config key (or credHelpers registry) for a message, with
+// any user info masked ("https://user:pass@reg.example" is shown as
+// "https://***@reg.example"): the kubelet ignores it, and it may hold a password.
+func quoteKey(key string) string {
+	scheme, rest := "", key
+	for _, s := range []string{"https://", "http://"} {
+		if strings.HasPrefix(key, s) {
+			scheme, rest = s, key[len(s):]
+		}
+	}
+	authority, path, hasPath := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return quote.String(key)
+	}
+	shown := scheme + "***" + authority[at:]
+	if hasPath {
+		shown += "/" + path
+	}
+	return quote.String(shown)
 }

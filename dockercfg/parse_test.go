@@ -345,3 +345,18 @@ func values(m map[string]string) []string {
 	}
 	return out
 }
+
+func TestQuoteKey(t *testing.T) {
+	for key, want := range map[string]string{
+		"reg.example/team":                            `"reg.example/team"`,
+		"https://index.docker.io/v1/":                 `"https://index.docker.io/v1/"`,
+		"https://user:" + secret + "@reg.example/v2/": `"https://***@reg.example/v2/"`,
+		"u:" + secret + "@a@reg.example":              `"***@reg.example"`,
+		"reg.example/a@b":                             `"reg.example/a@b"`,
+		"http://x@reg\n.example":                      `"http://***@reg\n.example"`,
+	} {
+		if got := quoteKey(key); got != want {
+			t.Errorf("quoteKey(%q) = %s, want %s", key, got, want)
+		}
+	}
+}

@@ -455,14 +455,14 @@ func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, err
 		for _, e := range f.Auths {
 			n, err := match.NormalizeKey(e.Key)
 			if err != nil {
-				klog.Warningf("%s: %s: ignoring entry %s: the kubelet cannot parse its key", Name, quote.String(f.Path), quote.String(e.Key))
+				klog.Warningf("%s: %s: ignoring entry %s: the kubelet cannot parse its key", Name, quote.String(f.Path), quoteKey(e.Key))
 				continue
 			}
 			if !match.ServesHost(n, img.Host) {
 				continue
 			}
 			if e.Err != nil {
-				bad = append(bad, broken{normalized: n, cause: fmt.Sprintf("docker config file %s, entry %s: %s", quote.String(f.Path), quote.String(e.Key), e.Err)})
+				bad = append(bad, broken{normalized: n, cause: fmt.Sprintf("docker config file %s, entry %s: %s", quote.String(f.Path), quoteKey(e.Key), e.Err)})
 				continue
 			}
 			if h.applies() && e.Empty() {
@@ -474,7 +474,7 @@ func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, err
 			continue
 		}
 		if h.err != nil {
-			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quote.String(h.registry), h.err)})
+			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quoteKey(h.registry), h.err)})
 			continue
 		}
 		server := helperServerURL(img.Host)
@@ -492,7 +492,7 @@ func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, err
 			continue
 		}
 		if err != nil {
-			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quote.String(h.registry), err)})
+			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quoteKey(h.registry), err)})
 			continue
 		}
 		n, err := match.NormalizeKey(img.Host)

@@ -167,6 +167,12 @@ func TestBrokenPartsAreScoped(t *testing.T) {
 			users: map[string]string{"docker.io/library": "good-user"}, kt: providers.ImagePluginCacheKeyType,
 		},
 		{
+			name:  "broken entry whose key holds a password",
+			files: []string{auths("https://user:"+secret+"@reg.example", brokenEntries["bad base64"])},
+			image: "reg.example/app", serves: true,
+			err: []string{`entry "https://***@reg.example": "auth" is not valid base64`},
+		},
+		{
 			name:  "broken entry in one file, good entry for the image in another",
 			files: []string{auths("reg.example", brokenEntries["bad base64"]), auths("reg.example", other)},
 			image: "reg.example/app", serves: true,
