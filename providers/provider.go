@@ -100,6 +100,14 @@ type Result struct {
 	// the answer was derived from (path → internal/filestate state): it is replayed
 	// only while each is unchanged. Backends leave it nil.
 	Inputs map[string]string
+	// Problems are parts of the backend's configuration it could not use for this
+	// answer and answered without (a docker config file that does not parse, a
+	// credential helper that fails), one line each, naming the backend, what and why,
+	// never a secret. Auth is what remains usable. The dispatcher gives an answer with
+	// problems cacheDuration 0 and reports them, and such an answer is never recorded
+	// for replay, so that once the problem is fixed the next pull sees it. The token
+	// cache does not keep them: a Cacheable backend should not return problems.
+	Problems []string
 }
 
 // Provider is one credential backend (static config.json, ECR, GCR, ACR).

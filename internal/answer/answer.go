@@ -186,17 +186,18 @@ func LookupKeys(fingerprint string, req Request) []providers.CacheKey {
 }
 
 // Recordable reports whether an answer may be replayed: it has a cacheDuration of at
-// least a second, every backend that serves the image succeeded, and a service
-// account request comes from an identified service account.
+// least a second, every backend that serves the image succeeded without problems
+// (parts of its configuration it could not use: replaying would hide the fix), and a
+// service account request comes from an identified service account.
 func Recordable(req Request, ans *providers.Answer) bool {
-	if ans.CacheDuration < time.Second {
+	if ans.CacheDuration < time.Second || len(ans.Problems) > 0 {
 		return false
 	}
 	if req.ServiceAccount != nil && !req.ServiceAccount.Identified() {
 		return false
 	}
 	for _, c := range ans.Contributions {
-		if c.Err != nil {
+		if c.Err != nil || (c.Result != nil && len(c.Result.Problems) > 0) {
 			return false
 		}
 	}

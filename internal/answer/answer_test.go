@@ -200,7 +200,11 @@ func TestRecordableAndResult(t *testing.T) {
 	failed.Contributions = append([]providers.Contribution{{Backend: "gcr", Err: errors.New("x")}}, ok.Contributions...)
 	short := *ok
 	short.CacheDuration = 500 * time.Millisecond
-	for name, a := range map[string]*providers.Answer{"a backend failed": &failed, "under a second": &short} {
+	problems := *ok
+	problems.Problems = []string{"static: docker config file \"/x\" skipped: malformed JSON"}
+	contribProblems := *ok
+	contribProblems.Contributions = append([]providers.Contribution{{Backend: "static", Result: &providers.Result{Problems: []string{"static: p"}}}}, ok.Contributions...)
+	for name, a := range map[string]*providers.Answer{"a backend failed": &failed, "under a second": &short, "with problems": &problems, "a contribution with problems": &contribProblems} {
 		if Recordable(Request{}, a) {
 			t.Errorf("%s: recordable", name)
 		}

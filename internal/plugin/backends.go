@@ -39,14 +39,9 @@ func enabledBackends(cfg *config.Config) ([]string, error) {
 	return names, nil
 }
 
-// server is what the plan needs of a backend's light view.
-type server interface {
-	Serves(img providers.Image) bool
-}
-
 // hostsOf builds the light view of backend name: which hosts it serves under cfg,
 // without its SDK. The static backend is light as a whole: its view is the backend.
-func hostsOf(name string, cfg *config.Config) (server, error) {
+func hostsOf(name string, cfg *config.Config) (providers.Hosts, error) {
 	switch name {
 	case dockercfg.Name:
 		return dockercfg.New(cfg.Static)
@@ -64,7 +59,7 @@ func hostsOf(name string, cfg *config.Config) (server, error) {
 // of each, and which of them serve the image.
 type plan struct {
 	names   []string
-	hosts   []server
+	hosts   []providers.Hosts
 	serving []bool
 }
 

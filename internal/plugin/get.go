@@ -65,8 +65,15 @@ func (b Binary) getCmd(opts *options, image string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "backend:        %s  (%d key(s), cacheKeyType %s, cacheDuration %s%s)\n", c.Backend, len(c.Result.Auth), c.Result.CacheKeyType, c.CacheDuration, exp)
 	}
+	for _, p := range ans.Problems {
+		fmt.Fprintf(stdout, "problem:        %s\n", oneLine(p))
+	}
 	fmt.Fprintf(stdout, "cacheKeyType:   %s\n", ans.CacheKeyType)
-	fmt.Fprintf(stdout, "cacheDuration:  %s\n", ans.CacheDuration)
+	fmt.Fprintf(stdout, "cacheDuration:  %s", ans.CacheDuration)
+	if len(ans.Problems) > 0 {
+		fmt.Fprint(stdout, "  (problems: the kubelet keeps nothing and asks again on the next pull)")
+	}
+	fmt.Fprintln(stdout)
 	// Which keys the kubelet would try for this image, in its order (reverse
 	// lexicographic among the keys that match, then the Docker Hub fallback).
 	normalized := map[string]string{}
