@@ -5,9 +5,9 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
+	"github.com/imagecred/image-credential-provider/acr/acrhost"
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -18,7 +18,7 @@ import (
 // Config.Mirrors. It implements providers.Hosts; the token backend (package acrtoken)
 // answers for exactly these hosts.
 type Hosts struct {
-	matcher hostMatcher
+	matcher acrhost.Matcher
 	// suffixes in the order they were named, without duplicates.
 	suffixes []string
 	mirrors  map[string]string // lower-case source host[:port] → target
@@ -47,7 +47,7 @@ func NewHosts(cfg Config) (*Hosts, error) {
 // NewHostsForCloud returns the hosts cfg serves in cloud (see ResolveCloud), checking
 // the registry suffixes and mirrors of cfg. No I/O.
 func NewHostsForCloud(cfg Config, cloud azureconfig.Cloud) (*Hosts, error) {
-	suffixes := append([]string(nil), azureconfig.WellKnownSuffixes...)
+	suffixes := append([]string(nil), acrhost.WellKnownSuffixes...)
 	suffixes = append(suffixes, cloud.RegistrySuffix)
 	for _, s := range cfg.RegistrySuffixes {
 		n, err := azureconfig.NormalizeSuffix(s)
@@ -56,7 +56,7 @@ func NewHostsForCloud(cfg Config, cloud azureconfig.Cloud) (*Hosts, error) {
 		}
 		suffixes = append(suffixes, n)
 	}
-	h := &Hosts{matcher: newHostMatcher(suffixes)}
+	h := &Hosts{matcher: acrhost.NewMatcher(suffixes)}
 	for _, s := range suffixes {
 		if s != "" && !slices.Contains(h.suffixes, s) {
 			h.suffixes = append(h.suffixes, s)
@@ -132,7 +132,7 @@ func (h *Hosts) buildMirrors(cfg Config) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !h.matcher.isACR(dst) {
+		if !h.matcher.IsLoginServer(dst) {
 			return nil, fmt.Errorf("mirror target %q is not an Azure Container Registry login server", m.Target)
 		}
 		if src == dst {
@@ -150,11 +150,11 @@ func (h *Hosts) buildMirrors(cfg Config) (map[string]string, error) {
 // <name>.<region>.geo.<suffix>, any port) or on a configured mirror source. No I/O.
 func (h *Hosts) Serves(img providers.Image) bool {
 	_, mirrored := h.mirrors[strings.ToLower(img.Host)]
-	return mirrored || h.matcher.isACR(img.Host)
+	return mirrored || h.matcher.IsLoginServer(img.Host)
 }
 
 // IsLoginServer reports whether host (host[:port]) is an ACR login server.
-func (h *Hosts) IsLoginServer(host string) bool { return h.matcher.isACR(host) }
+func (h *Hosts) IsLoginServer(host string) bool { return h.matcher.IsLoginServer(host) }
 
 // Target returns the registry that serves an image on host: the mirror target when
 // host is a mirror source (mirrored), else host itself.
@@ -181,7 +181,7 @@ func (h *Hosts) MatchImages() []string {
 	var targets []string
 	for src, dst := range h.mirrors {
 		sources = append(sources, src)
-		if _, port, _ := splitHostPort(dst); port != "" && port != "443" && !slices.Contains(targets, dst) {
+		if _, port, _ := acrhost.SplitHostPort(dst); port != "" && port != "443" && !slices.Contains(targets, dst) {
 			targets = append(targets, dst)
 		}
 	}
@@ -200,74 +200,18 @@ func first(vs ...string) string {
 	return ""
 }
 
-// hostMatcher recognises ACR login servers: "<name>.<suffix>" and geo-replica hosts
+// acrhost.Matcher recognises ACR login servers: "<name>.<suffix>" and geo-replica hosts
 // "<name>.<region>.geo.<suffix>", with an optional port, for a fixed set of suffixes.
-// Matching is exact on labels: "foo.azurecr.io.example" and "a.b.azurecr.io" are not ACR.
-type hostMatcher struct {
-	suffixes []string // lower-case, no leading dot, longest first
-}
-
-func newHostMatcher(suffixes []string) hostMatcher {
-	seen := map[string]bool{}
-	var m hostMatcher
-	for _, s := range suffixes {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			m.suffixes = append(m.suffixes, s)
-		}
-	}
-	sort.Slice(m.suffixes, func(i, j int) bool { return len(m.suffixes[i]) > len(m.suffixes[j]) })
-	return m
-}
-
-// isACR reports whether host (host[:port]) is an ACR login server.
-func (m hostMatcher) isACR(host string) bool {
-	name, _, ok := splitHostPort(host)
-	if !ok {
-		return false
-	}
-	name = strings.ToLower(name)
-	for _, s := range m.suffixes {
-		if len(name) <= len(s)+1 || !strings.HasSuffix(name, s) || name[len(name)-len(s)-1] != '.' {
-			continue
-		}
-		labels := strings.Split(name[:len(name)-len(s)-1], ".")
-		switch {
-		case len(labels) == 1 && azureconfig.IsDNSLabel(labels[0]):
-			return true
-		case len(labels) == 3 && labels[2] == "geo" && azureconfig.IsDNSLabel(labels[0]) && azureconfig.IsDNSLabel(labels[1]):
-			return true
-		}
-	}
-	return false
-}
-
-// splitHostPort splits "host" or "host:port" (no brackets: ACR hosts are names). The
-// port, when present, must be 1-65535.
-func splitHostPort(hp string) (host, port string, ok bool) {
-	host, port = hp, ""
-	if i := strings.LastIndexByte(hp, ':'); i >= 0 {
-		host, port = hp[:i], hp[i+1:]
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] == '0' || port[0] == '+' {
-			return "", "", false
-		}
-	}
-	if host == "" || strings.ContainsAny(host, ":/[]@ ") {
-		return "", "", false
-	}
-	return host, port, true
-}
 
 // normalizeRegistryHost checks a configured host[:port] and lower-cases it.
 func normalizeRegistryHost(what, hp string) (string, error) {
 	hp = strings.TrimSpace(hp)
-	host, port, ok := splitHostPort(hp)
+	host, port, ok := acrhost.SplitHostPort(hp)
 	if !ok {
 		return "", fmt.Errorf("%s %q is not a host[:port]", what, hp)
 	}
 	for _, l := range strings.Split(strings.ToLower(host), ".") {
-		if !azureconfig.IsDNSLabel(l) {
+		if !acrhost.IsDNSLabel(l) {
 			return "", fmt.Errorf("%s %q is not a host[:port]", what, hp)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/acr/acrhost"
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
 	"github.com/imagecred/image-credential-provider/internal/hoststest"
 )
@@ -15,18 +16,18 @@ func FuzzIsACR(f *testing.F) {
 	for _, s := range []string{"myacr.azurecr.io", "a.b.geo.azurecr.cn:5000", "x.azurecr.io.example", ":", "a:1:2"} {
 		f.Add(s)
 	}
-	m := newHostMatcher(azureconfig.WellKnownSuffixes)
+	m := acrhost.NewMatcher(acrhost.WellKnownSuffixes)
 	f.Fuzz(func(t *testing.T, host string) {
-		if !m.isACR(host) {
+		if !m.IsLoginServer(host) {
 			return
 		}
-		name, port, ok := splitHostPort(host)
+		name, port, ok := acrhost.SplitHostPort(host)
 		if !ok {
 			t.Fatalf("%q accepted but does not split", host)
 		}
 		name = strings.ToLower(name)
 		matched := false
-		for _, s := range azureconfig.WellKnownSuffixes {
+		for _, s := range acrhost.WellKnownSuffixes {
 			if strings.HasSuffix(name, "."+s) {
 				matched = true
 				n := strings.Count(strings.TrimSuffix(name, "."+s), ".")
@@ -161,7 +162,7 @@ func FuzzHostsReachServed(f *testing.F) {
 			return
 		}
 		lh := strings.ToLower(host)
-		if _, port, _ := splitHostPort(lh); port != "" && port != "443" && !slices.Contains(named, lh) {
+		if _, port, _ := acrhost.SplitHostPort(lh); port != "" && port != "443" && !slices.Contains(named, lh) {
 			return // a port no one configured
 		}
 		if !hoststest.Reaches(h.MatchImages(), lh) {

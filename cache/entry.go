@@ -46,6 +46,7 @@ type entry struct {
 	Expiry       time.Time                       `json:"expiry"`
 	MaxDuration  time.Duration                   `json:"maxDuration,omitempty"` // the backend's own CacheDuration
 	Auth         map[string]providers.AuthConfig `json:"auth"`
+	Inputs       map[string]string               `json:"inputs,omitempty"` // file states of a recorded answer
 }
 
 // KeyHash is the name of the entry for k: the hex SHA-256 of the fields its Scope makes
@@ -129,7 +130,7 @@ func (e *entry) result(d time.Duration) *providers.Result {
 	for k, v := range e.Auth {
 		auth[k] = v
 	}
-	return &providers.Result{Auth: auth, CacheKeyType: e.CacheKeyType, Expiry: e.Expiry, CacheDuration: d}
+	return &providers.Result{Auth: auth, CacheKeyType: e.CacheKeyType, Expiry: e.Expiry, CacheDuration: d, Inputs: e.Inputs}
 }
 
 // encode renders e as the bytes of its file.

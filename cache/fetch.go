@@ -154,5 +154,6 @@ func newEntry(name string, key providers.CacheKey, res *providers.Result, now ti
 		Expiry:       res.Expiry,
 		MaxDuration:  res.CacheDuration,
 		Auth:         auth,
+		Inputs:       res.Inputs,
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
 // helperPrefix starts the name of every docker credential helper program.
@@ -49,7 +51,7 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	}
 	path, err := exec.LookPath(prog)
 	if err != nil {
-		return "", "", fmt.Errorf("credential helper %s not found in PATH", prog)
+		return "", "", fmt.Errorf("credential helper %s not found in PATH", quote.String(prog))
 	}
 	limit := timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < limit {
@@ -67,7 +69,7 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	cmd.WaitDelay = time.Second
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return "", "", fmt.Errorf("credential helper %s for %s: no answer within %s", prog, serverURL, limit.Round(time.Millisecond))
+		return "", "", fmt.Errorf("credential helper %s for %s: no answer within %s", quote.String(prog), quote.String(serverURL), limit.Round(time.Millisecond))
 	}
 	if runErr != nil {
 		if strings.TrimSpace(stdout.String()) == notFoundMessage {
@@ -75,12 +77,12 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 		}
 		var exitErr *exec.ExitError
 		if errors.As(runErr, &exitErr) {
-			return "", "", fmt.Errorf("credential helper %s for %s failed with exit status %d%s", prog, serverURL, exitErr.ExitCode(), outputSummary(&stderr))
+			return "", "", fmt.Errorf("credential helper %s for %s failed with exit status %d%s", quote.String(prog), quote.String(serverURL), exitErr.ExitCode(), outputSummary(&stderr))
 		}
-		return "", "", fmt.Errorf("credential helper %s for %s could not run: %s", prog, serverURL, sanitizeExecError(runErr))
+		return "", "", fmt.Errorf("credential helper %s for %s could not run: %s", quote.String(prog), quote.String(serverURL), sanitizeExecError(runErr))
 	}
 	if stdout.overflow {
-		return "", "", fmt.Errorf("credential helper %s for %s: output larger than %d bytes", prog, serverURL, maxHelperOutput)
+		return "", "", fmt.Errorf("credential helper %s for %s: output larger than %d bytes", quote.String(prog), quote.String(serverURL), maxHelperOutput)
 	}
 	var out struct {
 		ServerURL string
@@ -88,10 +90,10 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 		Secret    string
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return "", "", fmt.Errorf("credential helper %s for %s: output is not the helper protocol's JSON (%s)", prog, serverURL, describeJSONError(err, "an object"))
+		return "", "", fmt.Errorf("credential helper %s for %s: output is not the helper protocol's JSON (%s)", quote.String(prog), quote.String(serverURL), describeJSONError(err, "an object"))
 	}
 	if out.Username == identityTokenUser {
-		return "", "", fmt.Errorf("credential helper %s for %s returned an identity token, which the kubelet cannot use (it passes only a username and password); log in with a username and password or token instead", prog, serverURL)
+		return "", "", fmt.Errorf("credential helper %s for %s returned an identity token, which the kubelet cannot use (it passes only a username and password); log in with a username and password or token instead", quote.String(prog), quote.String(serverURL))
 	}
 	if out.Username == "" && out.Secret == "" {
 		return "", "", errHelperNotFound

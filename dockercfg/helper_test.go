@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -109,9 +108,12 @@ func TestCredentialHelpers(t *testing.T) {
 			}
 		})
 	}
-	creds, err := p.Lookup(context.Background(), image("helped.example/app"))
-	if err != nil || len(creds) != 1 || creds[0].Helper != "docker-credential-ok" || creds[0].File != cfg || creds[0].Auth.Password != "helper-secret" {
-		t.Errorf("Lookup = %+v, %v", creds, err)
+	found, err := p.Lookup(context.Background(), image("helped.example/app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds := found.Credentials; len(creds) != 1 || creds[0].Helper != "docker-credential-ok" || creds[0].File != cfg || creds[0].Auth.Password != "helper-secret" {
+		t.Errorf("Lookup = %+v", found)
 	}
 }
 
@@ -157,7 +159,7 @@ func TestCredentialHelperErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.helper, func(t *testing.T) {
 			cfg := writeFile(t, filepath.Join(t.TempDir(), "config.json"), `{"credHelpers":{"reg.example":"`+tt.helper+`"}}`)
-			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: metav1Duration(300 * time.Millisecond)})
+			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: duration.Of(300 * time.Millisecond)})
 			start := time.Now()
 			_, err := p.Credentials(context.Background(), providers.Request{Image: image("reg.example/app")})
 			if elapsed := time.Since(start); elapsed > 3*time.Second {
@@ -179,7 +181,8 @@ func TestCredentialHelperErrors(t *testing.T) {
 	}
 }
 
-// TestHelperContextDeadline: the caller's deadline bounds the helper too.
+// TestHelperContextDeadline: the caller's deadline bounds the helper too. A credsStore
+// that does not answer is a problem, not an error.
 func TestHelperContextDeadline(t *testing.T) {
 	setupHelpers(t)
 	cfg := writeFile(t, filepath.Join(t.TempDir(), "config.json"), `{"credsStore":"slow"}`)
@@ -187,13 +190,14 @@ func TestHelperContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := p.Credentials(ctx, providers.Request{Image: image("reg.example/app")})
-	if err == nil || !strings.Contains(err.Error(), "no answer within") {
-		t.Fatalf("error = %v", err)
+	res, err := p.Credentials(ctx, providers.Request{Image: image("reg.example/app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0], "no answer within") || len(res.Auth) != 0 {
+		t.Fatalf("answer %+v, want no credentials and the timeout as a problem", res)
 	}
 	if elapsed := time.Since(start); elapsed > 3*time.Second {
 		t.Errorf("took %s", elapsed)
 	}
 }
-
-func metav1Duration(d time.Duration) metav1.Duration { return metav1.Duration{Duration: d} }

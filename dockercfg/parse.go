@@ -9,20 +9,33 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
 // File is one parsed docker config file.
 type File struct {
 	// Path names the file in errors and in the get command's output.
 	Path string
-	// Auths are the credential entries, sorted by Key.
+	// Auths are the credential entries, sorted by Key. In a file read by the static
+	// backend, an entry that cannot be decoded is kept with Err set (Parse fails
+	// instead).
 	Auths []Entry
 	// CredHelpers maps a registry (as docker writes it: "gcr.io",
 	// "https://index.docker.io/v1/") to a credential helper name ("gcloud" runs
 	// docker-credential-gcloud). Only config.json has them.
 	CredHelpers map[string]string
+	// BadCredHelpers maps a credHelpers registry whose value is not a helper name to
+	// why; such an entry still claims its registry (docker would not use credsStore
+	// there), but no helper can be run for it. Never set by Parse, which fails instead.
+	BadCredHelpers map[string]error
 	// CredsStore is the helper for every registry without a CredHelpers entry.
 	CredsStore string
+	// Problems are parts of the file that could not be read and that belong to no
+	// single registry: a "credsStore" that is not a helper name, a "credHelpers" that
+	// is not an object. The kubelet ignores both, so the file's auths are still used.
+	// Never set by Parse, which fails instead.
+	Problems []error
 }
 
 // Entry is one credential entry of a docker config file.
@@ -33,6 +46,10 @@ type Entry struct {
 	// Username and Password, from "auth" when it is set, else from "username" and
 	// "password". Both may be empty (docker writes empty entries for credsStore logins).
 	Username, Password string
+	// Err says why the entry cannot be used (its "auth" does not decode, it is not an
+	// object, a field is not a string), without any of its values; it is nil for a
+	// usable entry. Never set by Parse, which fails instead.
+	Err error
 }
 
 // Empty reports whether the entry holds no credentials at all.
@@ -46,102 +63,177 @@ var configJSONKeys = []string{
 	"aliases", "features", "experimental", "stackOrchestrator", "kubernetes",
 }
 
-// Parse reads a docker config file of either format: a file named ".dockercfg" is the
-// legacy bare map, as is any other file without a config.json top-level key such as
-// "auths", "credHelpers" or "credsStore"; everything else is config.json. path only
-// names the file in errors. Errors never contain a secret, not even a fragment of a
-// malformed value.
+// Parse reads a docker config file of either format, as strictly as the kubelet: any
+// part that cannot be decoded (an entry's "auth", a credential helper name) makes the
+// whole file an error. A file named ".dockercfg" is the legacy bare map, as is any
+// other file without a config.json top-level key such as "auths", "credHelpers" or
+// "credsStore"; everything else is config.json. path only names the file in errors,
+// as written. Errors never contain a secret, not even a fragment of a malformed value.
 func Parse(path string, data []byte) (*File, error) {
+	f, err := parsePartial(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.firstBroken(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseConfigJSON reads docker's config.json ({"auths": {...}, "credHelpers": {...},
+// "credsStore": "..."}, other keys ignored) as strictly as Parse.
+func ParseConfigJSON(path string, data []byte) (*File, error) {
+	return strict(path, parseConfigJSON, data)
+}
+
+// ParseLegacy reads the legacy .dockercfg format, a bare map of registry to entry, as
+// strictly as Parse.
+func ParseLegacy(path string, data []byte) (*File, error) {
+	return strict(path, parseLegacy, data)
+}
+
+func strict(path string, parse func(string, []byte) (*File, error), data []byte) (*File, error) {
+	f, err := parse(path, data)
+	if err == nil {
+		err = f.firstBroken()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// firstBroken is the first part of f that could not be decoded, in a stable order:
+// entries by key, then credHelpers by registry, then the file-wide problems.
+func (f *File) firstBroken() error {
+	for _, e := range f.Auths {
+		if e.Err != nil {
+			return fmt.Errorf("entry %s: %w", quoteKey(e.Key), e.Err)
+		}
+	}
+	regs := make([]string, 0, len(f.BadCredHelpers))
+	for reg := range f.BadCredHelpers {
+		regs = append(regs, reg)
+	}
+	sort.Strings(regs)
+	if len(regs) > 0 {
+		return fmt.Errorf("credHelpers entry %s: %w", quoteKey(regs[0]), f.BadCredHelpers[regs[0]])
+	}
+	if len(f.Problems) > 0 {
+		return f.Problems[0]
+	}
+	return nil
+}
+
+// parsePartial reads what it can of a docker config file of either format (see
+// Parse). It fails only when the file as a whole cannot be read, as the kubelet
+// would fail it: not JSON, not an object, "auths" not an object. A part the kubelet
+// would also refuse, an entry that cannot be decoded, is kept with Entry.Err set;
+// parts the kubelet ignores (credHelpers, credsStore) are kept in BadCredHelpers and
+// Problems. Errors do not name the file.
+func parsePartial(path string, data []byte) (*File, error) {
 	if filepath.Base(path) == ".dockercfg" {
-		return ParseLegacy(path, data)
+		return parseLegacy(path, data)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, describeJSONError(err, "a JSON object"))
+		return nil, errors.New(describeJSONError(err, "a JSON object"))
 	}
 	for k := range top {
 		for _, known := range configJSONKeys {
 			if strings.EqualFold(k, known) {
-				return ParseConfigJSON(path, data)
+				return parseConfigJSON(path, data)
 			}
 		}
 	}
 	if len(top) == 0 {
 		return &File{Path: path}, nil
 	}
-	return ParseLegacy(path, data)
+	return parseLegacy(path, data)
 }
 
-// ParseConfigJSON reads docker's config.json: {"auths": {...}, "credHelpers": {...},
-// "credsStore": "..."}. Other keys are ignored.
-func ParseConfigJSON(path string, data []byte) (*File, error) {
+func parseConfigJSON(path string, data []byte) (*File, error) {
 	var top struct {
 		Auths       map[string]json.RawMessage `json:"auths"`
-		CredHelpers map[string]json.RawMessage `json:"credHelpers"`
+		CredHelpers json.RawMessage            `json:"credHelpers"`
 		CredsStore  json.RawMessage            `json:"credsStore"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, describeJSONError(err, "a JSON object"))
+		return nil, errors.New(describeJSONError(err, "a JSON object"))
 	}
-	f, err := parseAuths(path, top.Auths)
-	if err != nil {
-		return nil, err
-	}
-	for reg, raw := range top.CredHelpers {
-		var name string
-		if err := json.Unmarshal(raw, &name); err != nil {
-			return nil, fmt.Errorf("%s: credHelpers entry %q: %s", path, reg, describeJSONError(err, "a helper name"))
+	f := parseAuths(path, top.Auths)
+	if len(top.CredHelpers) > 0 {
+		var helpers map[string]json.RawMessage
+		if err := json.Unmarshal(top.CredHelpers, &helpers); err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("credHelpers: %s", describeJSONError(err, "an object")))
 		}
-		if err := checkHelperName(name); err != nil {
-			return nil, fmt.Errorf("%s: credHelpers entry %q: %w", path, reg, err)
+		for reg, raw := range helpers {
+			var name string
+			err := json.Unmarshal(raw, &name)
+			if err != nil {
+				err = errors.New(describeJSONError(err, "a helper name"))
+			} else {
+				err = checkHelperName(name)
+			}
+			if err != nil {
+				if f.BadCredHelpers == nil {
+					f.BadCredHelpers = map[string]error{}
+				}
+				f.BadCredHelpers[reg] = err
+				continue
+			}
+			if f.CredHelpers == nil {
+				f.CredHelpers = map[string]string{}
+			}
+			f.CredHelpers[reg] = name
 		}
-		if f.CredHelpers == nil {
-			f.CredHelpers = map[string]string{}
-		}
-		f.CredHelpers[reg] = name
 	}
 	if len(top.CredsStore) > 0 {
-		if err := json.Unmarshal(top.CredsStore, &f.CredsStore); err != nil {
-			return nil, fmt.Errorf("%s: credsStore: %s", path, describeJSONError(err, "a helper name"))
+		var name string
+		err := json.Unmarshal(top.CredsStore, &name)
+		if err != nil {
+			err = errors.New(describeJSONError(err, "a helper name"))
+		} else if name != "" {
+			err = checkHelperName(name)
 		}
-		if f.CredsStore != "" {
-			if err := checkHelperName(f.CredsStore); err != nil {
-				return nil, fmt.Errorf("%s: credsStore: %w", path, err)
-			}
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("credsStore: %w", err))
+		} else {
+			f.CredsStore = name
 		}
 	}
 	return f, nil
 }
 
-// ParseLegacy reads the legacy .dockercfg format: a bare map of registry to entry.
-func ParseLegacy(path string, data []byte) (*File, error) {
+func parseLegacy(path string, data []byte) (*File, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, describeJSONError(err, "a JSON object"))
+		return nil, errors.New(describeJSONError(err, "a JSON object"))
 	}
-	return parseAuths(path, top)
+	return parseAuths(path, top), nil
 }
 
-func parseAuths(path string, auths map[string]json.RawMessage) (*File, error) {
+func parseAuths(path string, auths map[string]json.RawMessage) *File {
 	f := &File{Path: path}
 	for key, raw := range auths {
 		e, err := parseEntry(key, raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s: entry %q: %w", path, key, err)
+			e = Entry{Key: key, Err: err}
 		}
 		f.Auths = append(f.Auths, e)
 	}
 	sort.Slice(f.Auths, func(i, j int) bool { return f.Auths[i].Key < f.Auths[j].Key })
-	return f, nil
+	return f
 }
 
 // parseEntry decodes one entry. As in the kubelet, field names are matched without
-// regard to case, unknown fields (email, identitytoken, ...) are ignored, and a
-// non-empty "auth" overrides "username" and "password".
+// regard to case, unknown fields (identitytoken, ...) are ignored, "email" must be a
+// string if present, and a non-empty "auth" overrides "username" and "password".
 func parseEntry(key string, raw json.RawMessage) (Entry, error) {
 	var v struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		Email    string `json:"email"`
 		Auth     string `json:"auth"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -194,7 +286,7 @@ func describeJSONError(err error, want string) string {
 		return fmt.Sprintf("malformed JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return fmt.Sprintf("field %q holds a JSON %s, want %s", typ.Field, typ.Value, jsonKind(typ.Type))
+			return fmt.Sprintf("field %s holds a JSON %s, want %s", quote.String(typ.Field), typ.Value, jsonKind(typ.Type))
 		}
 		return fmt.Sprintf("holds a JSON %s, want %s", typ.Value, want)
 	}
@@ -223,7 +315,29 @@ func jsonKind(t reflect.Type) string {
 // program on PATH (a "/" would make it a path).
 func checkHelperName(name string) error {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.TrimSpace(name) != name || strings.ContainsRune(name, 0) {
-		return fmt.Errorf("credential helper name %q is not a plain name", name)
+		return fmt.Errorf("credential helper name %s is not a plain name", quote.String(name))
 	}
 	return nil
+}
+
+// quoteKey quotes a docker config key (or credHelpers registry) for a message, with
+// any user info masked ("https://user:pass@reg.example" is shown as
+// "https://***@reg.example"): the kubelet ignores it, and it may hold a password.
+func quoteKey(key string) string {
+	scheme, rest := "", key
+	for _, s := range []string{"https://", "http://"} {
+		if strings.HasPrefix(key, s) {
+			scheme, rest = s, key[len(s):]
+		}
+	}
+	authority, path, hasPath := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return quote.String(key)
+	}
+	shown := scheme + "***" + authority[at:]
+	if hasPath {
+		shown += "/" + path
+	}
+	return quote.String(shown)
 }

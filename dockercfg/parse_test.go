@@ -2,6 +2,7 @@ package dockercfg
 
 import (
 	"encoding/base64"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -224,4 +225,138 @@ func FuzzDecodeAuth(f *testing.F) {
 			t.Fatalf("round trip of %q:%q gave %q:%q, %v", u, p, u2, p2, err)
 		}
 	})
+}
+
+// TestParsePartial: the static backend's reader keeps every usable part of a file and
+// says what is wrong with each other part, where Parse (the kubelet's strictness)
+// fails the whole file, on the first broken part in a stable order.
+func TestParsePartial(t *testing.T) {
+	tests := []struct {
+		name, data string
+		entries    map[string]string // key → username, or "ERR: cause substring"
+		helpers    map[string]string // credHelpers registry → name, or "ERR: cause substring"
+		store      string
+		problems   []string
+		strict     string // Parse's error
+	}{
+		{
+			name:    "undecodable entries next to good ones",
+			data:    `{"auths":{"a.example":{"auth":"` + secret + `!!"},"b.example":{"username":"u"},"c.example":"` + secret + `","d.example":{"auth":"` + b64(secret) + `"},"e.example":{"email":1}}}`,
+			entries: map[string]string{"a.example": "ERR: not valid base64", "b.example": "u", "c.example": "ERR: holds a JSON string, want an object", "d.example": `ERR: no ":"`, "e.example": `ERR: field "email" holds a JSON number`},
+			strict:  `/etc/cfg.json: entry "a.example": "auth" is not valid base64`,
+		},
+		{
+			name:    "legacy file with a broken entry",
+			data:    `{"a.example":{"auth":"` + b64("u:p") + `"},"b.example":{"password":false}}`,
+			entries: map[string]string{"a.example": "u", "b.example": `ERR: field "password" holds a JSON bool`},
+			strict:  `entry "b.example"`,
+		},
+		{
+			name:    "credHelpers entries that are not helper names",
+			data:    `{"credHelpers":{"a.example":"ok","b.example":"../bin/sh","c.example":3}}`,
+			helpers: map[string]string{"a.example": "ok", "b.example": "ERR: is not a plain name", "c.example": "ERR: holds a JSON number, want a helper name"},
+			strict:  `credHelpers entry "b.example": credential helper name "../bin/sh" is not a plain name`,
+		},
+		{
+			name:     "credHelpers not an object, credsStore not a name",
+			data:     `{"auths":{"a.example":{"username":"u"}},"credHelpers":["` + secret + `"],"credsStore":" spaced"}`,
+			entries:  map[string]string{"a.example": "u"},
+			problems: []string{"credHelpers: holds a JSON array, want an object", `credsStore: credential helper name " spaced" is not a plain name`},
+			strict:   "credHelpers: holds a JSON array",
+		},
+		{
+			name:  "empty credsStore is none",
+			data:  `{"credsStore":""}`,
+			store: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parsePartial("/etc/cfg.json", []byte(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, e := range f.Auths {
+				got[e.Key] = e.Username
+				if e.Err != nil {
+					got[e.Key] = "ERR: " + e.Err.Error()
+					if e.Username != "" || e.Password != "" {
+						t.Errorf("broken entry %q keeps credentials", e.Key)
+					}
+				}
+			}
+			compareParts(t, "entries", got, tt.entries)
+			gotHelpers := map[string]string{}
+			for reg, name := range f.CredHelpers {
+				gotHelpers[reg] = name
+			}
+			for reg, err := range f.BadCredHelpers {
+				gotHelpers[reg] = "ERR: " + err.Error()
+			}
+			compareParts(t, "credHelpers", gotHelpers, tt.helpers)
+			if f.CredsStore != tt.store {
+				t.Errorf("credsStore %q, want %q", f.CredsStore, tt.store)
+			}
+			if len(f.Problems) != len(tt.problems) {
+				t.Fatalf("problems %v, want %q", f.Problems, tt.problems)
+			}
+			for i, w := range tt.problems {
+				if !strings.Contains(f.Problems[i].Error(), w) {
+					t.Errorf("problem %q does not contain %q", f.Problems[i], w)
+				}
+			}
+			_, err = Parse("/etc/cfg.json", []byte(tt.data))
+			if tt.strict == "" {
+				if err != nil {
+					t.Errorf("Parse: %v", err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.strict) {
+				t.Errorf("Parse error %v, want one containing %q", err, tt.strict)
+			}
+			for _, msg := range append([]string{fmt.Sprint(err)}, values(got)...) {
+				for _, leak := range []string{secret, "s3cr3t", b64(secret)} {
+					if strings.Contains(msg, leak) {
+						t.Errorf("%q leaks %q", msg, leak)
+					}
+				}
+			}
+		})
+	}
+}
+
+func compareParts(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s %q, want %q", what, got, want)
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || (strings.HasPrefix(w, "ERR: ") && !strings.Contains(g, strings.TrimPrefix(w, "ERR: "))) || (!strings.HasPrefix(w, "ERR: ") && g != w) {
+			t.Errorf("%s[%q] = %q, want %q", what, k, g, w)
+		}
+	}
+}
+
+func values(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestQuoteKey(t *testing.T) {
+	for key, want := range map[string]string{
+		"reg.example/team":                            `"reg.example/team"`,
+		"https://index.docker.io/v1/":                 `"https://index.docker.io/v1/"`,
+		"https://user:" + secret + "@reg.example/v2/": `"https://***@reg.example/v2/"`,
+		"u:" + secret + "@a@reg.example":              `"***@reg.example"`,
+		"reg.example/a@b":                             `"reg.example/a@b"`,
+		"http://x@reg\n.example":                      `"http://***@reg\n.example"`,
+	} {
+		if got := quoteKey(key); got != want {
+			t.Errorf("quoteKey(%q) = %s, want %s", key, got, want)
+		}
+	}
 }

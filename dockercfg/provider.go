@@ -17,6 +17,20 @@
 // host. Empty entries, which docker writes for logins kept by a helper, are dropped
 // when a helper applies; "credentials not found" from a helper is no answer, not an
 // error.
+//
+// A broken part of a file affects only the images it would have served (see Lookup):
+//   - a file that cannot be read or parsed contributes nothing and is a problem for
+//     every image (it might have served any);
+//   - an auths entry that cannot be decoded is a problem for the images the kubelet
+//     would have tried it for, and an error for an image that has no other usable
+//     credential;
+//   - a credsStore that is missing or fails contributes nothing and is a problem for
+//     every image; a credHelpers helper that is missing or fails is a problem for its
+//     registry only, and an error for an image of that registry with no other
+//     usable credential.
+//
+// A problem is reported in providers.Result.Problems, so the answer gets
+// cacheDuration 0 and is never replayed: the next pull after the fix sees it.
 package dockercfg
 
 import (
@@ -25,16 +39,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/internal/match"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -51,6 +68,8 @@ const (
 	// DefaultKubeletRootDir is the kubelet's --root-dir default, the first place the
 	// kubelet looks for node credentials.
 	DefaultKubeletRootDir = "/var/lib/kubelet"
+	// EveryHostLabels is how many host labels EveryHost covers.
+	EveryHostLabels = 8
 )
 
 // maxFileSize bounds a docker config file.
@@ -63,14 +82,15 @@ type Config struct {
 	Enabled *bool `json:"enabled,omitempty"`
 	// Files are the docker config files to read, in order (config.json or legacy
 	// .dockercfg, told apart by content). Empty means the kubelet's own search for
-	// node credentials (see DefaultSearchPaths): the first file found is used.
-	// A listed file that is missing or broken is an error.
+	// node credentials (see DefaultSearchPaths): the first file found that parses is
+	// used. A listed file that is missing or cannot be parsed contributes nothing and
+	// is reported as a problem with every answer until it is fixed.
 	Files []string `json:"files,omitempty"`
 	// CacheDuration is the cacheDuration of answers; nil means DefaultCacheDuration,
 	// "0s" that the kubelet keeps nothing.
-	CacheDuration *metav1.Duration `json:"cacheDuration,omitempty"`
+	CacheDuration *duration.Duration `json:"cacheDuration,omitempty"`
 	// HelperTimeout bounds each credential helper run; zero means DefaultHelperTimeout.
-	HelperTimeout metav1.Duration `json:"helperTimeout,omitempty"`
+	HelperTimeout duration.Duration `json:"helperTimeout,omitempty"`
 	// KubeletRootDir is the kubelet's --root-dir, searched first when Files is empty;
 	// empty means DefaultKubeletRootDir.
 	KubeletRootDir string `json:"kubeletRootDir,omitempty"`
@@ -95,7 +115,7 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 		if err != nil {
 			return err
 		}
-		c.CacheDuration = &metav1.Duration{Duration: d}
+		c.CacheDuration = duration.Ptr(d)
 		return nil
 	})
 	fs.Func("dockercfg-helper-timeout", fmt.Sprintf("time limit for one docker credential helper run (default %s)", DefaultHelperTimeout), func(s string) error {
@@ -106,15 +126,16 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 		if d <= 0 {
 			return errors.New("must be positive")
 		}
-		c.HelperTimeout = metav1.Duration{Duration: d}
+		c.HelperTimeout = duration.Of(d)
 		return nil
 	})
 }
 
-// Provider is the static backend. It implements providers.Provider.
+// Provider is the static backend. It implements providers.Provider, and answers
+// which hosts it serves (Serves, MatchImages) without running any helper.
 type Provider struct {
-	files         []string // configured files; all must load
-	search        []string // candidate files when none are configured; the first that loads is used
+	files         []string // configured files; each is read
+	search        []string // candidate files when none are configured; the first that parses is used
 	cacheDuration time.Duration
 	helperTimeout time.Duration
 }
@@ -128,7 +149,8 @@ func WithSearchPaths(paths ...string) Option {
 	return func(p *Provider) { p.search = append([]string(nil), paths...) }
 }
 
-// New builds the static backend from cfg.
+// New builds the static backend from cfg. It reads no file: files are read on each
+// use.
 func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{
 		files:         append([]string(nil), cfg.Files...),
@@ -168,7 +190,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // DefaultSearchPaths is the kubelet's own search for node credentials (its
 // ReadDockerConfigFile): config.json in rootDir, cwd, home/.docker and /.docker, then
 // .dockercfg in rootDir, cwd, home and /. The kubelet takes the first file that reads
-// and parses, skipping missing and broken ones; so does the static backend.
+// and parses, skipping missing and broken ones; so does the static backend. This is
+// the one place the list is made: a Windows list would go here.
 func DefaultSearchPaths(rootDir, cwd, home string) []string {
 	var out []string
 	for _, dir := range []string{rootDir, cwd, filepath.Join(home, ".docker"), "/.docker"} {
@@ -183,70 +206,108 @@ func DefaultSearchPaths(rootDir, cwd, home string) []string {
 // Name returns "static".
 func (p *Provider) Name() string { return Name }
 
-// Files returns the files the provider reads now: the configured ones, or the first
-// of the default search that loads (none when none does). It reports the first
-// configured file that cannot be loaded.
-func (p *Provider) Files() ([]*File, error) {
-	files, err := p.load()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	return files, nil
+// loaded is what one pass over the files read.
+type loaded struct {
+	files []*File
+	// problems name the files that could not be used, one line each.
+	problems []string
 }
 
-func (p *Provider) load() ([]*File, error) {
+// everyHost reports whether the files may hold credentials for any host: a file
+// could not be read, a part that belongs to no registry could not be read, or a
+// credsStore serves every registry.
+func (l *loaded) everyHost() bool {
+	if len(l.problems) > 0 {
+		return true
+	}
+	for _, f := range l.files {
+		if f.CredsStore != "" || len(f.Problems) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Files returns the files the provider reads now: every configured one that can be
+// read and parsed, or the first of the default search that can. problems say, one
+// line each, which could not be used and why (an absent default search path is not
+// a problem).
+func (p *Provider) Files() (files []*File, problems []string) {
+	l := p.load()
+	return l.files, l.problems
+}
+
+func (p *Provider) load() *loaded {
+	l := &loaded{}
 	if len(p.files) > 0 {
-		out := make([]*File, 0, len(p.files))
 		for _, path := range p.files {
 			f, err := loadFile(path)
 			if err != nil {
-				return nil, err
+				l.problems = append(l.problems, fmt.Sprintf("%s: docker config file %s skipped: %s", Name, quote.String(path), err))
+				continue
 			}
-			out = append(out, f)
+			l.files = append(l.files, f)
 		}
-		return out, nil
+		return l
 	}
 	for _, path := range p.search {
 		f, err := loadFile(path)
-		if err == nil {
-			klog.V(4).InfoS("Using docker config file", "backend", Name, "file", path)
-			return []*File{f}, nil
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			continue
 		}
-		if !errors.Is(err, os.ErrNotExist) {
-			// The kubelet skips a broken file too; say so, without secrets.
-			klog.Warningf("%s: skipping %v", Name, err)
+		if err != nil {
+			// The kubelet skips a broken file too, and so do we; unlike it, we say so.
+			l.problems = append(l.problems, fmt.Sprintf("%s: docker config file %s skipped: %s", Name, quote.String(path), err))
+			continue
 		}
+		klog.V(4).InfoS("Using docker config file", "backend", Name, "file", path)
+		l.files = []*File{f}
+		break
 	}
-	return nil, nil
+	return l
 }
 
+// loadFile reads and parses one file. Errors do not name it (the caller does); a
+// missing file's error matches fs.ErrNotExist.
 func loadFile(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read docker config file: %w", err)
+		return nil, pathErrorCause(err)
 	}
 	defer fh.Close()
 	data, err := io.ReadAll(io.LimitReader(fh, maxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read docker config file %s: %w", path, err)
+		return nil, pathErrorCause(err)
 	}
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("docker config file %s is larger than %d bytes", path, maxFileSize)
+		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
 	}
-	return Parse(path, data)
+	return parsePartial(path, data)
 }
 
-// Serves reports whether some file has an entry or a credential helper for the image's
-// registry host (a credsStore serves every host). When a configured file cannot be
-// loaded it reports true, so that Credentials reports the error instead of the file
-// being silently ignored.
+// pathErrorCause drops the path from an os error ("open /x: permission denied"
+// becomes "permission denied"), keeping what errors.Is needs.
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Serves reports whether the static backend has something to say about the image's
+// registry host: an auths entry for it, usable or not, or a credHelpers entry; or
+// whether it may have credentials for every host (a credsStore, or a file or part of
+// one that could not be read, so that the problem is reported with every answer).
+// It runs no helper. For every host without a port, Serves is true exactly when one of
+// MatchImages matches it (up to EveryHostLabels labels).
 func (p *Provider) Serves(img providers.Image) bool {
-	files, err := p.load()
-	if err != nil {
+	l := p.load()
+	if l.everyHost() {
 		return true
 	}
-	for _, f := range files {
-		if helperFor(f, img.Host) != "" {
+	for _, f := range l.files {
+		if helperFor(f, img.Host).applies() {
 			return true
 		}
 		for _, e := range f.Auths {
@@ -256,6 +317,71 @@ func (p *Provider) Serves(img providers.Image) bool {
 		}
 	}
 	return false
+}
+
+// MatchImages returns kubelet matchImages patterns for the hosts Serves is true for,
+// sorted: the host part (with its port) of every auths entry and credHelpers entry,
+// normalized the kubelet's way ("https://index.docker.io/v1/" gives
+// "index.docker.io", plus "docker.io", the host the kubelet names Docker Hub images
+// by). When the files may hold credentials for any host (a credsStore, or something
+// that could not be read), it returns EveryHost() instead of the host names it
+// covers, plus the hosts EveryHost does not cover (with a port, or more labels). It
+// runs no helper.
+func (p *Provider) MatchImages() []string {
+	l := p.load()
+	every := l.everyHost()
+	set := map[string]bool{}
+	add := func(key string) {
+		n, err := match.NormalizeKey(key)
+		if err != nil {
+			return // the kubelet ignores such a key
+		}
+		host, _, _ := strings.Cut(n, "/")
+		if host == "" || !match.MatchHost(n, host) {
+			return // a key that matches no image, not even of its own host (the kubelet cannot parse it back)
+		}
+		if every && !strings.Contains(host, ":") && strings.Count(host, ".") < EveryHostLabels {
+			return
+		}
+		set[host] = true
+		if host == match.DefaultRegistryKey && !every {
+			set["docker.io"] = true
+		}
+	}
+	for _, f := range l.files {
+		for _, e := range f.Auths {
+			add(e.Key)
+		}
+		for reg := range f.CredHelpers {
+			add(reg)
+		}
+		for reg := range f.BadCredHelpers {
+			add(reg)
+		}
+	}
+	out := make([]string, 0, len(set)+EveryHostLabels)
+	if every {
+		out = append(out, EveryHost()...)
+	}
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EveryHost is the kubelet's nearest to "every registry" as matchImages patterns:
+// "*", "*.*", ... up to EveryHostLabels labels. A kubelet pattern's "*" is one host
+// label and a port must match exactly, so these cover every host name of up to
+// EveryHostLabels labels without a port, and no host with a port.
+func EveryHost() []string {
+	out := make([]string, 0, EveryHostLabels)
+	p := "*"
+	for i := 0; i < EveryHostLabels; i++ {
+		out = append(out, p)
+		p += ".*"
+	}
+	return out
 }
 
 // Credential is one credential the backend returns, with where it came from.
@@ -274,15 +400,42 @@ type Credential struct {
 	Auth   providers.AuthConfig
 }
 
-// Lookup returns every credential for the image's registry host, in order: per file,
-// its entries by key, then its helper's answer. The get command uses it to show which
-// file and key each auth entry of the answer came from.
-func (p *Provider) Lookup(ctx context.Context, img providers.Image) ([]Credential, error) {
-	files, err := p.load()
-	if err != nil {
-		return nil, fmt.Errorf("%s: registry %s: %w", Name, img.Host, err)
-	}
-	var out []Credential
+// Found is what the static backend has for one image.
+type Found struct {
+	// Credentials for the image's registry host, in order: per file, its entries by
+	// key, then its helper's answer.
+	Credentials []Credential
+	// Problems are what could not be used and may matter to this image, one line
+	// each, never a secret: files that could not be read or parsed, parts of them
+	// that belong to no registry, a failing credsStore, and entries or a
+	// credHelpers helper for this image that could not be used while another
+	// credential for it could.
+	Problems []string
+	// PerImage is set when an entry for the image's registry could not be decoded
+	// but the kubelet would not try it for this image (its path differs): the answer
+	// then holds for this image only, not for the registry's other repositories.
+	PerImage bool
+}
+
+// broken is a credential for the image's registry that cannot be used.
+type broken struct {
+	normalized string // the entry's normalized key; "" for a credHelpers helper (the whole host)
+	cause      string // names the file and the entry or helper, never a secret
+}
+
+// Lookup returns every credential for the image's registry host, and what it could
+// not use. An auths entry that cannot be decoded, or a credHelpers helper that is
+// missing or fails, applies to the image when the kubelet would have tried it for the
+// image (internal/match: the key matches the image's host, port and path, or it is
+// the Docker Hub fallback) or, for a helper, when it names the image's registry.
+// When such a broken credential applies and no usable credential of the answer
+// would be tried for the image, Lookup fails with one line naming the registry,
+// the file and the cause; when a usable one would be tried, the broken one is a
+// problem. Each credential says which file, entry or helper it came from.
+func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, error) {
+	l := p.load()
+	found := &Found{Problems: l.problems}
+	var bad []broken
 	used := map[string]providers.AuthConfig{}
 	ranHelpers := map[string]bool{}
 	add := func(c Credential) {
@@ -292,76 +445,154 @@ func (p *Provider) Lookup(ctx context.Context, img providers.Image) ([]Credentia
 		}
 		c.Key = key
 		used[key] = c.Auth
-		out = append(out, c)
+		found.Credentials = append(found.Credentials, c)
 	}
-	for _, f := range files {
-		helper := helperFor(f, img.Host)
+	for _, f := range l.files {
+		for _, err := range f.Problems {
+			found.Problems = append(found.Problems, fmt.Sprintf("%s: docker config file %s: %s; ignored", Name, quote.String(f.Path), err))
+		}
+		h := helperFor(f, img.Host)
 		for _, e := range f.Auths {
 			n, err := match.NormalizeKey(e.Key)
 			if err != nil {
-				klog.Warningf("%s: %s: ignoring entry %q: the kubelet cannot parse its key", Name, f.Path, e.Key)
+				klog.Warningf("%s: %s: ignoring entry %s: the kubelet cannot parse its key", Name, quote.String(f.Path), quoteKey(e.Key))
 				continue
 			}
 			if !match.ServesHost(n, img.Host) {
 				continue
 			}
-			if helper != "" && e.Empty() {
+			if e.Err != nil {
+				bad = append(bad, broken{normalized: n, cause: fmt.Sprintf("docker config file %s, entry %s: %s", quote.String(f.Path), quoteKey(e.Key), e.Err)})
+				continue
+			}
+			if h.applies() && e.Empty() {
 				continue // docker's placeholder for a login kept by the helper
 			}
 			add(Credential{Normalized: n, File: f.Path, FileKey: e.Key, Auth: providers.AuthConfig{Username: e.Username, Password: e.Password}})
 		}
-		if helper == "" {
+		if !h.applies() {
+			continue
+		}
+		if h.err != nil {
+			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quoteKey(h.registry), h.err)})
 			continue
 		}
 		server := helperServerURL(img.Host)
-		if ranHelpers[helper+"\x00"+server] {
+		if ranHelpers[h.name+"\x00"+server] {
 			continue
 		}
-		ranHelpers[helper+"\x00"+server] = true
-		user, secret, err := runHelper(ctx, helper, server, p.helperTimeout)
+		ranHelpers[h.name+"\x00"+server] = true
+		user, secret, err := runHelper(ctx, h.name, server, p.helperTimeout)
 		if errors.Is(err, errHelperNotFound) {
-			klog.V(2).InfoS("Credential helper has no credentials", "backend", Name, "helper", helperPrefix+helper, "server", server)
+			klog.V(2).InfoS("Credential helper has no credentials", "backend", Name, "helper", helperPrefix+h.name, "server", server)
+			continue
+		}
+		if err != nil && h.store {
+			found.Problems = append(found.Problems, fmt.Sprintf("%s: docker config file %s, credsStore: %s; no credentials from it", Name, quote.String(f.Path), err))
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: registry %s: %s: %w", Name, img.Host, f.Path, err)
+			bad = append(bad, broken{cause: fmt.Sprintf("docker config file %s, credHelpers entry %s: %s", quote.String(f.Path), quoteKey(h.registry), err)})
+			continue
 		}
 		n, err := match.NormalizeKey(img.Host)
 		if err != nil {
-			return nil, fmt.Errorf("%s: registry host %q is not a valid key", Name, img.Host)
+			return nil, fmt.Errorf("%s: registry host %s is not a valid key", Name, quote.String(img.Host))
 		}
-		add(Credential{Normalized: n, File: f.Path, FileKey: server, Helper: helperPrefix + helper, Auth: providers.AuthConfig{Username: user, Password: secret}})
+		add(Credential{Normalized: n, File: f.Path, FileKey: server, Helper: helperPrefix + h.name, Auth: providers.AuthConfig{Username: user, Password: secret}})
 	}
-	return out, nil
+	if len(bad) == 0 {
+		return found, nil
+	}
+
+	// Which credentials would the kubelet try for this image: of the usable ones
+	// (what it gets from the answer), and had the broken entries been usable.
+	repo := img.Repository()
+	var usable, all []string
+	for _, c := range found.Credentials {
+		usable = append(usable, c.Normalized)
+	}
+	all = append(all, usable...)
+	for _, b := range bad {
+		if b.normalized != "" {
+			all = append(all, b.normalized)
+		}
+	}
+	tried := map[string]bool{}
+	for _, k := range match.Lookup(all, repo) {
+		tried[k] = true
+	}
+	var applies []string
+	for _, b := range bad {
+		if b.normalized == "" || tried[b.normalized] {
+			applies = append(applies, b.cause)
+		} else {
+			found.PerImage = true
+		}
+	}
+	if len(applies) == 0 {
+		return found, nil
+	}
+	host := quote.String(img.Host)
+	if len(match.Lookup(usable, repo)) == 0 {
+		return nil, fmt.Errorf("%s: registry %s: no usable credential for this image: %s", Name, host, strings.Join(applies, "; "))
+	}
+	for _, a := range applies {
+		found.Problems = append(found.Problems, fmt.Sprintf("%s: registry %s: %s; answering with the other credentials", Name, host, a))
+	}
+	return found, nil
 }
 
-// Credentials answers with every credential for the image's registry host, keyed
-// Registry, for CacheDuration.
+// Credentials answers with every usable credential for the image's registry host,
+// keyed Registry (Image when an unusable entry on the registry does not apply to the
+// image), for CacheDuration, with the problems Lookup found.
 func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*providers.Result, error) {
-	creds, err := p.Lookup(ctx, req.Image)
+	found, err := p.Lookup(ctx, req.Image)
 	if err != nil {
 		return nil, err
 	}
-	auth := make(map[string]providers.AuthConfig, len(creds))
-	for _, c := range creds {
+	auth := make(map[string]providers.AuthConfig, len(found.Credentials))
+	for _, c := range found.Credentials {
 		auth[c.Key] = c.Auth
+	}
+	kt := providers.RegistryPluginCacheKeyType
+	if found.PerImage {
+		kt = providers.ImagePluginCacheKeyType
 	}
 	return &providers.Result{
 		Auth:          auth,
-		CacheKeyType:  providers.RegistryPluginCacheKeyType,
+		CacheKeyType:  kt,
 		CacheDuration: p.cacheDuration,
+		Problems:      found.Problems,
 	}, nil
 }
 
+// helperRef is the credential helper a file names for one host.
+type helperRef struct {
+	name     string // run as docker-credential-<name>; "" when none or unusable
+	registry string // the credHelpers key as written; "" for credsStore
+	err      error  // the credHelpers entry for the host is not a helper name
+	store    bool   // from credsStore
+}
+
+// applies reports whether a helper claims the host (even one that cannot be run).
+func (h helperRef) applies() bool { return h.name != "" || h.err != nil }
+
 // helperFor returns the credential helper f names for host: the credHelpers entry
 // whose registry matches host (an exact one first, then the kubelet's wildcard rules,
-// "https://index.docker.io/v1/" for Docker Hub), else credsStore, else "".
-func helperFor(f *File, host string) string {
-	var regs []string
+// "https://index.docker.io/v1/" for Docker Hub), else credsStore, else none.
+func helperFor(f *File, host string) helperRef {
+	regs := make([]string, 0, len(f.CredHelpers)+len(f.BadCredHelpers))
 	for reg := range f.CredHelpers {
 		regs = append(regs, reg)
 	}
+	for reg := range f.BadCredHelpers {
+		regs = append(regs, reg)
+	}
 	sort.Sort(sort.Reverse(sort.StringSlice(regs)))
+	ref := func(reg string) helperRef {
+		return helperRef{name: f.CredHelpers[reg], registry: reg, err: f.BadCredHelpers[reg]}
+	}
 	best := ""
 	for _, reg := range regs {
 		n, err := match.NormalizeKey(reg)
@@ -369,16 +600,19 @@ func helperFor(f *File, host string) string {
 			continue
 		}
 		if n == host || (host == "docker.io" && n == match.DefaultRegistryKey) {
-			return f.CredHelpers[reg]
+			return ref(reg)
 		}
 		if best == "" && match.ServesHost(n, host) {
-			best = f.CredHelpers[reg]
+			best = reg
 		}
 	}
 	if best != "" {
-		return best
+		return ref(best)
 	}
-	return f.CredsStore
+	if f.CredsStore != "" {
+		return helperRef{name: f.CredsStore, store: true}
+	}
+	return helperRef{}
 }
 
 // answerKey picks the auth key for a credential whose kubelet-normalized key is
@@ -417,6 +651,6 @@ func answerKey(written, normalized string, auth providers.AuthConfig, used map[s
 			return c, true
 		}
 	}
-	klog.Warningf("%s: too many different credentials for %q; ignoring one", Name, normalized)
+	klog.Warningf("%s: too many different credentials for %s; ignoring one", Name, quote.String(normalized))
 	return "", false
 }

@@ -60,6 +60,9 @@ type Answer struct {
 	CacheDuration time.Duration
 	// Contributions lists every backend that serves the image, in Providers order.
 	Contributions []Contribution
+	// Problems are the contributors' Result.Problems, in Providers order. An answer
+	// with problems has cacheDuration 0.
+	Problems []string
 }
 
 // Resolve asks every provider that serves req.Image, concurrently, and merges what they
@@ -68,7 +71,9 @@ type Answer struct {
 //   - cacheKeyType is the narrowest of the contributors', and never Global when more
 //     than one backend is enabled: the kubelet would reuse a Global answer for every
 //     image of this plugin, so one backend's credentials would hide the others';
-//   - cacheDuration is the shortest, and never past any token's safety margin.
+//   - cacheDuration is the shortest, and never past any token's safety margin;
+//   - a backend that answered with Result.Problems (parts of its configuration it
+//     could not use) gets cacheDuration 0, and each problem is a warning on stderr.
 //
 // When some backends fail and others succeed, the successes are returned with
 // cacheDuration 0 (the kubelet keeps nothing and asks again on the next pull, which
@@ -105,6 +110,9 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 			contribs[i] = Contribution{Backend: p.Name(), Result: res, Err: err}
 			if err == nil {
 				contribs[i].CacheDuration = cacheDuration(now(), res)
+				if len(res.Problems) > 0 {
+					contribs[i].CacheDuration = 0
+				}
 			}
 		}()
 	}
@@ -140,6 +148,7 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 		if first || c.CacheDuration < ans.CacheDuration {
 			ans.CacheDuration = c.CacheDuration
 		}
+		ans.Problems = append(ans.Problems, c.Result.Problems...)
 		first = false
 	}
 	if first { // every serving backend failed
@@ -147,6 +156,9 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 	}
 	if ans.CacheKeyType == GlobalPluginCacheKeyType && len(d.Providers) > 1 {
 		ans.CacheKeyType = RegistryPluginCacheKeyType
+	}
+	for _, p := range ans.Problems {
+		d.warnf("%s; the kubelet will ask again on the next pull", p)
 	}
 	if len(errs) > 0 {
 		d.warnf("Answering with the backends that succeeded; the kubelet will ask again on the next pull: %s", strings.Join(errs, "; "))

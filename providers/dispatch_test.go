@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,64 @@ func TestResolveMerge(t *testing.T) {
 			}
 			if ans.CacheKeyType != tt.wantKT || ans.CacheDuration != tt.wantDur {
 				t.Errorf("got %s %s, want %s %s", ans.CacheKeyType, ans.CacheDuration, tt.wantKT, tt.wantDur)
+			}
+		})
+	}
+}
+
+// TestResolveProblems: a backend that answers with problems gets cacheDuration 0, its
+// problems reach the answer in backend order and each is a warning; an answer without
+// problems keeps its cacheDuration.
+func TestResolveProblems(t *testing.T) {
+	res := func(d time.Duration, problems ...string) *Result {
+		return &Result{Auth: map[string]AuthConfig{"h": {}}, CacheKeyType: RegistryPluginCacheKeyType, CacheDuration: d, Problems: problems}
+	}
+	tests := []struct {
+		name      string
+		providers []Provider
+		wantDur   time.Duration
+		problems  []string
+	}{
+		{"no problems", []Provider{&fakeProvider{name: "a", hosts: []string{"h"}, res: res(time.Minute)}}, time.Minute, nil},
+		{"one backend with problems", []Provider{&fakeProvider{name: "a", hosts: []string{"h"}, res: res(time.Minute, "a: p1", "a: p2")}}, 0, []string{"a: p1", "a: p2"}},
+		{
+			"problems of one backend zero the merged answer",
+			[]Provider{
+				&fakeProvider{name: "a", hosts: []string{"h"}, res: res(time.Hour)},
+				&fakeProvider{name: "b", hosts: []string{"h"}, res: res(time.Minute, "b: p")},
+				&fakeProvider{name: "c", hosts: []string{"other"}, res: res(time.Minute, "c: not asked")},
+			},
+			0, []string{"b: p"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var warnings []string
+			d := &Dispatcher{Providers: tt.providers, Warnf: func(format string, args ...any) {
+				warnings = append(warnings, fmt.Sprintf(format, args...))
+			}}
+			ans, err := d.Resolve(context.Background(), req("h"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ans.CacheDuration != tt.wantDur {
+				t.Errorf("cacheDuration %s, want %s", ans.CacheDuration, tt.wantDur)
+			}
+			if fmt.Sprint(ans.Problems) != fmt.Sprint(tt.problems) {
+				t.Errorf("problems %q, want %q", ans.Problems, tt.problems)
+			}
+			if len(warnings) != len(tt.problems) {
+				t.Fatalf("warnings %q, want one per problem %q", warnings, tt.problems)
+			}
+			for i, p := range tt.problems {
+				if !strings.HasPrefix(warnings[i], p+"; ") {
+					t.Errorf("warning %q does not report %q", warnings[i], p)
+				}
+			}
+			for _, c := range ans.Contributions {
+				if len(c.Result.Problems) > 0 && c.CacheDuration != 0 {
+					t.Errorf("%s: contribution with problems has cacheDuration %s", c.Backend, c.CacheDuration)
+				}
 			}
 		})
 	}

@@ -96,6 +96,18 @@ type Result struct {
 	// CacheDuration, when non-zero, caps how long the kubelet may keep the answer
 	// (static backends use it; token backends leave it zero and let Expiry decide).
 	CacheDuration time.Duration
+	// Inputs, on an answer recorded for replay, holds the state of every local file
+	// the answer was derived from (path → internal/filestate state): it is replayed
+	// only while each is unchanged. Backends leave it nil.
+	Inputs map[string]string
+	// Problems are parts of the backend's configuration it could not use for this
+	// answer and answered without (a docker config file that does not parse, a
+	// credential helper that fails), one line each, naming the backend, what and why,
+	// never a secret. Auth is what remains usable. The dispatcher gives an answer with
+	// problems cacheDuration 0 and reports them, and such an answer is never recorded
+	// for replay, so that once the problem is fixed the next pull sees it. The token
+	// cache does not keep them: a Cacheable backend should not return problems.
+	Problems []string
 }
 
 // Provider is one credential backend (static config.json, ECR, GCR, ACR).

@@ -77,10 +77,22 @@ if selected matcher/differential; then
   fi
 fi
 
+say "== static: the kubelet with the plugin against the kubelet's own keyring, on broken docker config files"
+if selected static/keyring-differential; then
+  t=$(now)
+  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/$PLUGIN" timeout 300 go test -count=1 -v -run 'TestPluginMatchesNodeKeyring' ./keyringdiff) >"$WORK/keyringdiff.txt" 2>&1 \
+      && grep -q '^keyringdiff: .* 0 disagreements' "$WORK/keyringdiff.txt"; then
+    pass static/keyring-differential "$(elapsed "$t")" "$(grep '^keyringdiff:' "$WORK/keyringdiff.txt" | sed 's/^keyringdiff: //')"
+  else
+    fail static/keyring-differential "$(elapsed "$t")"
+    grep -v '^=== RUN' "$WORK/keyringdiff.txt" | sed 's/^/      /' | tail -30
+  fi
+fi
+
 say "== harness self-tests (its own module: not part of the main module's go test ./...)"
 if selected harness/self-tests; then
   t=$(now)
-  if (cd test/harness && timeout 600 go test -count=1 ./...) >"$WORK/harness-tests.txt" 2>&1; then
+  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/$PLUGIN" timeout 600 go test -count=1 ./...) >"$WORK/harness-tests.txt" 2>&1; then
     pass harness/self-tests "$(elapsed "$t")" "$(grep -c '^ok' "$WORK/harness-tests.txt") packages ok"
   else
     fail harness/self-tests "$(elapsed "$t")"
@@ -226,14 +238,15 @@ pulls:
 EOF
   run_case static/dockerhub "$d/kubelet-hub.yaml" "$d/hub.yaml"
 
-  # 8. A backend failure must not leave a cached empty answer: the next pull runs the
-  #    plugin again, and once the backend is repaired the pull works.
+  # 8. A docker config file that does not parse gives an empty answer with
+  #    cacheDuration 0s (it blocks nothing, and the kubelet keeps nothing): the next
+  #    pull runs the plugin again, and once the file is repaired the pull works.
   cp "$d/docs.json" "$d/flaky.json"
   printf '{"auths": {' >"$d/broken.json"
   mapfile -t args < <(static_args "$d/flaky.json")
   kubelet_config "$d/kubelet-flaky.yaml" v1 "$docs" "" -- "${args[@]}"
   cat >"$d/flaky.yaml" <<EOF
-name: backend failure is not cached
+name: a file that does not parse is not cached
 pulls:
 - image: my-registry.example/images/my-image:v1
   run: [cp, "$d/broken.json", "$d/flaky.json"]
@@ -246,6 +259,39 @@ pulls:
   expect: {ok: true, execs: 0, cacheHit: true}
 EOF
   run_case static/failure-not-cached "$d/kubelet-flaky.yaml" "$d/flaky.yaml"
+
+  # 8b. Issue 12: broken parts of docker config files block nothing they do not serve. A
+  #     file that does not parse, a credsStore and a credHelpers helper that are not
+  #     installed, an entry whose auth does not decode: images with a usable credential
+  #     pull, with cacheDuration 0s (the plugin runs on every pull until the files are
+  #     fixed); an image whose only credential is broken gets none from the plugin.
+  printf '{"auths": {"my-registry.example/images": {"auth": "' >"$d/unparseable.json"
+  cat >"$d/broken-parts.json" <<EOF
+{"auths": {
+  "my-registry.example/images": {"auth": "$IMAGES_USER_AUTH"},
+  "*.my-registry.example/images": {"auth": "!!not-base64"},
+  "abc.kubernetes.io": {"auth": "$K8S_USER_AUTH"},
+  "prefix.kubernetes.io": {}
+ },
+ "credsStore": "desktop",
+ "credHelpers": {"prefix.kubernetes.io": "icp-not-installed"}}
+EOF
+  args=(--backends static --dockercfg "$d/unparseable.json" --dockercfg "$d/broken-parts.json" --cache-dir "$WORK/plugin-cache")
+  kubelet_config "$d/kubelet-broken-parts.yaml" v1 "$docs" "" -- "${args[@]}"
+  cat >"$d/broken-parts.yaml" <<EOF
+name: broken parts of docker config files block nothing they do not serve
+pulls:
+- image: my-registry.example/images/my-image:v1
+  repeat: 2
+  expect: {ok: true, execs: 1, cacheHit: false, credentials: 1, user: images-user}
+- image: abc.kubernetes.io/app
+  expect: {ok: true, execs: 1, credentials: 1, user: k8s-user}
+- image: sub.my-registry.example/images/my-image:v1
+  expect: {ok: false, execs: 1, credentials: 0}
+- image: prefix.kubernetes.io/app
+  expect: {ok: false, execs: 1, credentials: 0}
+EOF
+  run_case static/broken-parts-block-nothing "$d/kubelet-broken-parts.yaml" "$d/broken-parts.yaml"
 
   # 9. Service-account-token mode plumbing: the kubelet sends the token and the
   #    annotations; the plugin accepts them; the cache is per service account; a

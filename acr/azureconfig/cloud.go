@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/imagecred/image-credential-provider/acr/acrhost"
 )
 
 // DefaultAudience is the Microsoft Entra ID audience of Azure Container Registry
@@ -54,7 +56,7 @@ var (
 
 // WellKnownSuffixes are the registry suffixes of every Azure cloud, past and present
 // (azurecr.de belonged to the retired German cloud); they are always recognised.
-var WellKnownSuffixes = []string{"azurecr.io", "azurecr.cn", "azurecr.us", "azurecr.de"}
+var WellKnownSuffixes = acrhost.WellKnownSuffixes
 
 // StackCloudName is the cloud name that selects a custom cloud from an environment
 // file (the name azure.json uses for Azure Stack Hub).
@@ -169,15 +171,4 @@ func NormalizeSuffix(s string) (string, error) {
 
 // IsDNSLabel reports whether l is a lower-case LDH label (1-63 characters, letters,
 // digits and inner hyphens).
-func IsDNSLabel(l string) bool {
-	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func IsDNSLabel(l string) bool { return acrhost.IsDNSLabel(l) }

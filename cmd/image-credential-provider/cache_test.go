@@ -4,37 +4,22 @@ package main
 // runs it, against the loopback Google fake (the simplest token backend).
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/internal/testbin"
 	"github.com/imagecred/image-credential-provider/test/fake/gcpfake"
 )
 
 // runPluginNoT runs the plugin like runPlugin but is safe from any goroutine: it
 // reports failures to start in the result instead of through t.
 func runPluginNoT(home string, env []string, stdin string, args ...string) (result, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, pluginBin, args...)
-	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}, env...)
-	cmd.Dir = home
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-		err = nil
-	}
-	return r, err
+	r, err := testbin.Run{Bin: pluginBin, Args: args, Home: home, Env: env, Stdin: stdin}.Do()
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}, err
 }
 
 func gcrRequest(image string) string { return request(gcrV1, image) }

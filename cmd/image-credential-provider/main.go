@@ -1,15 +1,18 @@
 // Command image-credential-provider is a kubelet image credential provider plugin that
 // serves static docker config.json credentials, Amazon ECR, Google Container/Artifact
-// Registry and Azure Container Registry from one binary.
+// Registry and Azure Container Registry.
 //
-// Run with no subcommand, it speaks the kubelet's protocol: one CredentialProviderRequest
-// on stdin, one CredentialProviderResponse on stdout. The subcommands are for people:
-// `get IMAGE` shows what the kubelet would receive, `cache list|purge` manage the token
-// cache, `version` prints the build.
+// This is the binary the kubelet's CredentialProviderConfig names. It replays answers
+// recorded on disk and hands everything else to its companions, installed beside it:
+// image-credential-provider-ecr, -gcr, -acr and -all (see internal/frontend).
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/imagecred/image-credential-provider/internal/frontend"
+)
 
 func main() {
-	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(frontend.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

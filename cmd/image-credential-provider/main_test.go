@@ -1,34 +1,27 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/imagecred/image-credential-provider/internal/testbin"
 )
 
-// pluginBin is the binary built once for the binary-level tests of this package.
-var pluginBin string
+// binDir holds every binary, built once, as the kubelet's bin dir would; pluginBin is
+// the front end in it, the one the kubelet config names.
+var binDir, pluginBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "icp-bin-")
+	dir, err := testbin.Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	pluginBin = filepath.Join(dir, "image-credential-provider")
-	build := exec.Command("go", "build", "-o", pluginBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
-		os.Exit(2)
-	}
+	binDir, pluginBin = dir, filepath.Join(dir, testbin.Exe("image-credential-provider"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -52,23 +45,11 @@ func runPlugin(t *testing.T, name string, env []string, stdin string, args ...st
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}, env...)
-	cmd.Dir = home
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	r, err := testbin.Run{Bin: bin, Args: args, Home: t.TempDir(), Env: env, Stdin: stdin}.Do()
+	if err != nil {
 		t.Fatalf("running plugin: %v", err)
 	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
 func request(apiVersion, image string) string {
@@ -230,5 +211,54 @@ func TestConfigFile(t *testing.T) {
 	r = runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "my-registry.example/images/x"), "--config", good, "--backends", "static", "--dockercfg", writeFile(t, dir, "other.json", `{"auths":{}}`))
 	if resp := decodeResponse(t, r); len(resp.Auth) != 0 {
 		t.Fatalf("--dockercfg did not override the file: %+v", resp)
+	}
+}
+
+// TestBrokenDockerConfigBlocksNothing: issue 12. A broken docker config file (one
+// that does not parse, a credsStore whose helper is not installed, an entry whose
+// "auth" does not decode) blocks no image: the kubelet gets what is usable with
+// cacheDuration 0s, stderr warns without secrets, `get` lists the problems, the answer
+// is not recorded for replay; an image whose only credential is broken fails naming
+// the file and entry.
+func TestBrokenDockerConfigBlocksNothing(t *testing.T) {
+	dir := t.TempDir()
+	const hidden = "hidden-s3cr3t"
+	broken := writeFile(t, dir, "broken.json", `{"auths":{"reg.example":{"auth":"`+hidden+`"`)
+	store := writeFile(t, dir, "store.json", `{"auths":{"reg.example":{"username":"alice","password":"alice-pass"},"bad.example":{"auth":"`+hidden+`!"}},"credsStore":"desktop"}`)
+	args := []string{"--backends", "static", "--dockercfg", broken, "--dockercfg", store}
+	for _, tc := range []struct {
+		image, user string
+	}{
+		{"quay.io/a/b", ""},
+		{"reg.example/team/app", "alice"},
+	} {
+		cacheDir := filepath.Join(t.TempDir(), "cache")
+		r := runPlugin(t, "", []string{"PATH=" + dir}, request("credentialprovider.kubelet.k8s.io/v1", tc.image), append(args, "--cache-dir", cacheDir)...)
+		resp := decodeResponse(t, r)
+		if resp.CacheDuration != "0s" || resp.Auth["reg.example"].Username != tc.user || (tc.user == "" && len(resp.Auth) != 0) {
+			t.Errorf("%s: answer %+v, want user %q with cacheDuration 0s", tc.image, resp, tc.user)
+		}
+		for _, w := range []string{`broken.json\" skipped: malformed JSON`, `credsStore: credential helper \"docker-credential-desktop\" not found in PATH`} {
+			if !strings.Contains(r.stderr, strings.ReplaceAll(w, `\"`, `"`)) {
+				t.Errorf("%s: stderr %q does not warn about %q", tc.image, r.stderr, w)
+			}
+		}
+		list := runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", cacheDir)
+		if strings.Contains(list.stdout, "kubelet-answer") {
+			t.Errorf("%s: an answer with problems was recorded for replay:\n%s", tc.image, list.stdout)
+		}
+		if strings.Contains(r.stdout+r.stderr, hidden) || strings.Contains(r.stderr, "alice-pass") {
+			t.Errorf("%s: a secret reached the output: %s %s", tc.image, r.stdout, r.stderr)
+		}
+	}
+
+	r := runPlugin(t, "", []string{"PATH=" + dir}, "", append([]string{"get", "quay.io/a/b", "--no-cache"}, args...)...)
+	if r.code != 0 || strings.Count(r.stdout, "\nproblem: ") != 2 || !strings.Contains(r.stdout, "cacheDuration:  0s  (problems:") {
+		t.Errorf("get: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	r = runPlugin(t, "", []string{"PATH=" + dir}, request("credentialprovider.kubelet.k8s.io/v1", "bad.example/app"), args...)
+	if r.code != 1 || !strings.Contains(r.stderr, `static: registry "bad.example": no usable credential for this image: docker config file "`+store+`", entry "bad.example": "auth" is not valid base64`) || strings.Contains(r.stderr, hidden) {
+		t.Errorf("only credential broken: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

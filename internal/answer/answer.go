@@ -186,26 +186,28 @@ func LookupKeys(fingerprint string, req Request) []providers.CacheKey {
 }
 
 // Recordable reports whether an answer may be replayed: it has a cacheDuration of at
-// least a second, every backend that serves the image succeeded, and a service
-// account request comes from an identified service account.
+// least a second, every backend that serves the image succeeded without problems
+// (parts of its configuration it could not use: replaying would hide the fix), and a
+// service account request comes from an identified service account.
 func Recordable(req Request, ans *providers.Answer) bool {
-	if ans.CacheDuration < time.Second {
+	if ans.CacheDuration < time.Second || len(ans.Problems) > 0 {
 		return false
 	}
 	if req.ServiceAccount != nil && !req.ServiceAccount.Identified() {
 		return false
 	}
 	for _, c := range ans.Contributions {
-		if c.Err != nil {
+		if c.Err != nil || (c.Result != nil && len(c.Result.Problems) > 0) {
 			return false
 		}
 	}
 	return true
 }
 
-// Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, and
-// never used past the earliest expiry of the credentials in it.
-func Result(now time.Time, ans *providers.Answer) *providers.Result {
+// Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, never
+// used past the earliest expiry of the credentials in it, and replayed only while the
+// files of inputs are in the states it holds.
+func Result(now time.Time, ans *providers.Answer, inputs map[string]string) *providers.Result {
 	expiry := now.Add(2*ans.CacheDuration + providers.MinSafetyMargin)
 	for _, c := range ans.Contributions {
 		if c.Result != nil && !c.Result.Expiry.IsZero() && c.Result.Expiry.Before(expiry) {
@@ -216,5 +218,5 @@ func Result(now time.Time, ans *providers.Answer) *providers.Result {
 	for k, v := range ans.Auth {
 		auth[k] = v
 	}
-	return &providers.Result{Auth: auth, CacheKeyType: ans.CacheKeyType, CacheDuration: ans.CacheDuration, Expiry: expiry}
+	return &providers.Result{Auth: auth, CacheKeyType: ans.CacheKeyType, CacheDuration: ans.CacheDuration, Expiry: expiry, Inputs: inputs}
 }

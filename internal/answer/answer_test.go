@@ -200,7 +200,11 @@ func TestRecordableAndResult(t *testing.T) {
 	failed.Contributions = append([]providers.Contribution{{Backend: "gcr", Err: errors.New("x")}}, ok.Contributions...)
 	short := *ok
 	short.CacheDuration = 500 * time.Millisecond
-	for name, a := range map[string]*providers.Answer{"a backend failed": &failed, "under a second": &short} {
+	problems := *ok
+	problems.Problems = []string{"static: docker config file \"/x\" skipped: malformed JSON"}
+	contribProblems := *ok
+	contribProblems.Contributions = append([]providers.Contribution{{Backend: "static", Result: &providers.Result{Problems: []string{"static: p"}}}}, ok.Contributions...)
+	for name, a := range map[string]*providers.Answer{"a backend failed": &failed, "under a second": &short, "with problems": &problems, "a contribution with problems": &contribProblems} {
 		if Recordable(Request{}, a) {
 			t.Errorf("%s: recordable", name)
 		}
@@ -208,12 +212,12 @@ func TestRecordableAndResult(t *testing.T) {
 	if Recordable(Request{ServiceAccount: &providers.ServiceAccount{Token: "t"}}, ok) {
 		t.Error("an unidentified service account's answer is recordable")
 	}
-	res := Result(now, ok)
+	res := Result(now, ok, nil)
 	if !res.Expiry.Equal(now.Add(2*time.Hour+time.Minute)) || res.CacheDuration != time.Hour || res.Auth["h"].Password != "p" {
 		t.Errorf("Result = %+v", res)
 	}
 	ok.Contributions[0].Result.Expiry = now.Add(90 * time.Minute)
-	if res := Result(now, ok); !res.Expiry.Equal(now.Add(90 * time.Minute)) {
+	if res := Result(now, ok, nil); !res.Expiry.Equal(now.Add(90 * time.Minute)) {
 		t.Errorf("expiry %v, want the token's", res.Expiry)
 	}
 }

@@ -30,7 +30,7 @@ import (
 const HandedOverBy = "IMAGE_CREDENTIAL_PROVIDER_HANDED_OVER_BY"
 
 // ErrSelf is returned when the target is the running binary itself.
-var ErrSelf = errors.New("the target is this binary itself")
+var ErrSelf = errors.New("it is the running binary itself (a link or the same file under another name)")
 
 // Beside returns the path of the binary called name installed in the same directory
 // as the running executable (with ".exe" on Windows).
@@ -63,8 +63,10 @@ type Request struct {
 	// added, set to By.
 	Env []string
 	// Stdin is what the target reads on standard input: the request bytes the
-	// running process already consumed.
+	// running process already consumed. Ignored when KeepStdin is set.
 	Stdin []byte
+	// KeepStdin gives the target the running process's own standard input, unread.
+	KeepStdin bool
 	// By names the binary handing over, for HandedOverBy and errors.
 	By string
 }
@@ -88,7 +90,7 @@ func Exec(r Request) (exitCode int, err error) {
 	if me, err := os.Stat(self); err != nil {
 		return 0, fmt.Errorf("cannot locate the running binary: %w", err)
 	} else if os.SameFile(me, target) {
-		return 0, fmt.Errorf("refusing to run %s (%v vs %v %s): %w", r.Path, me.Sys(), target.Sys(), self, ErrSelf)
+		return 0, fmt.Errorf("refusing to run %s: %w", r.Path, ErrSelf)
 	}
 	argv0 := r.Argv0
 	if argv0 == "" {
@@ -102,7 +104,7 @@ func Exec(r Request) (exitCode int, err error) {
 		env = append(env, e)
 	}
 	env = append(env, HandedOverBy+"="+r.By)
-	return run(r.Path, append([]string{argv0}, r.Args...), env, r.Stdin)
+	return run(r.Path, append([]string{argv0}, r.Args...), env, r.Stdin, r.KeepStdin)
 }
 
 // Chained reports whether the running process was itself started by a hand-over, and

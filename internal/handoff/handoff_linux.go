@@ -9,7 +9,11 @@ import (
 
 // run replaces the process image with path; stdin becomes an in-memory file holding
 // the request (a pipe when memfd_create is unavailable).
-func run(path string, argv, env []string, stdin []byte) (int, error) {
+func run(path string, argv, env []string, stdin []byte, keepStdin bool) (int, error) {
+	if keepStdin {
+		err := syscall.Exec(path, argv, env)
+		return 0, fmt.Errorf("cannot run %s: %w", path, err)
+	}
 	fd, err := stdinFile(stdin)
 	if err != nil {
 		return 0, fmt.Errorf("cannot pass the request to %s: %w", path, err)

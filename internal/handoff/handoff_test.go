@@ -89,6 +89,7 @@ func handOver(t *testing.T, from string, r Request) (stdout, stderr string, code
 	cmd := exec.Command(from)
 	cmd.Env = append(os.Environ(), modeEnv+"=exec", "HANDOFF_TEST_REQUEST="+reqFile, HandedOverBy+"=stale-value")
 	var out, errb bytes.Buffer
+	cmd.Stdin = strings.NewReader("the front's own stdin")
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
@@ -115,6 +116,7 @@ func TestExec(t *testing.T) {
 		{"request, argv0 and arguments reach the target", Request{Path: target, Argv0: "ecr-credential-provider", Args: []string{"--config", "a b", ""}, Stdin: []byte(`{"image":"x"}`), By: "front"}, 7, ""},
 		{"argv0 defaults to the target's name", Request{Path: target, Stdin: nil, By: "front"}, 7, ""},
 		{"a large request", Request{Path: target, Stdin: []byte(big), By: "front"}, 7, ""},
+		{"the running process's own stdin", Request{Path: target, KeepStdin: true, Stdin: []byte("ignored"), By: "front"}, 7, ""},
 		{"the running binary itself is refused", Request{Path: from, By: "front"}, 3, "refusing to run"},
 		{"a missing target", Request{Path: filepath.Join(dir, "absent"), By: "front"}, 4, "cannot run"},
 		{"a directory", Request{Path: dir, By: "front"}, 4, "not a regular file"},
@@ -143,7 +145,11 @@ func TestExec(t *testing.T) {
 			if strings.Join(got.Argv, "\x00") != strings.Join(want, "\x00") {
 				t.Errorf("argv %q, want %q", got.Argv, want)
 			}
-			if got.Stdin != string(tt.req.Stdin) {
+			wantStdin := string(tt.req.Stdin)
+			if tt.req.KeepStdin {
+				wantStdin = "the front's own stdin"
+			}
+			if got.Stdin != wantStdin {
 				t.Errorf("stdin: got %d bytes, want %d", len(got.Stdin), len(tt.req.Stdin))
 			}
 			if got.By != "front" {

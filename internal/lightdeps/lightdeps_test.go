@@ -39,6 +39,8 @@ func TestLightPackagesLinkNothingHeavy(t *testing.T) {
 		{pkg: "ecr"},
 		{pkg: "ecr/ecrhost"},
 		{pkg: "gcr"},
+		{pkg: "gcr/gcrhost"},
+		{pkg: "acr/acrhost"},
 		{pkg: "providers"},
 		{pkg: "internal/match"},
 		{pkg: "internal/duration"},

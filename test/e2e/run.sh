@@ -12,7 +12,8 @@
 #   E2E_KEEP=1       keep the run directory after the run   (it is deleted otherwise)
 #   E2E_LOG_DIR      where logs are copied when a case fails (/tmp/icp-e2e-logs.<id>)
 #   E2E_KUBELET      use this kubelet binary instead of the cached build
-#   E2E_PLUGIN       use this plugin binary instead of building ./cmd/image-credential-provider
+#   E2E_PLUGIN       use this plugin binary (with its companions beside it) instead of
+#                    building ./cmd/...
 #   E2E_TIMEOUT      hard limit for the whole run, seconds  (2700; the kubelet build is most of it)
 #   E2E_SKIP_APT=1   do not install missing Debian packages (fail instead)
 #
@@ -310,9 +311,11 @@ build_plugin() {
 		log "cmd/image-credential-provider does not exist yet: every case fails"
 		return 1
 	fi
-	(cd "$REPO" && CGO_ENABLED=0 timeout 600 go build -o "$RUN/plugin/image-credential-provider" ./cmd/image-credential-provider) \
+	# Every binary: the front end the kubelet config names finds its companions beside it.
+	mkdir -p "$RUN/plugin/real"
+	(cd "$REPO" && CGO_ENABLED=0 timeout 600 go build -o "$RUN/plugin/real/" ./cmd/...) \
 		>"$LOGS/plugin-build.log" 2>&1 || { log "plugin build failed (see $LOGS/plugin-build.log)"; return 1; }
-	PLUGIN=$RUN/plugin/image-credential-provider
+	PLUGIN=$RUN/plugin/real/image-credential-provider
 }
 
 FAKEAWS=

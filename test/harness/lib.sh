@@ -60,7 +60,9 @@ icp_cleanup() {
 icp_build() {
   local t
   t=$(now)
-  go build -o "$TOOLS/$PLUGIN" ./cmd/image-credential-provider || { say "FAIL build: the plugin does not build"; return 1; }
+  # Every binary: the front end the kubelet config names finds its companions beside it.
+  mkdir -p "$TOOLS/plugin"
+  CGO_ENABLED=0 go build -o "$TOOLS/plugin/" ./cmd/... || { say "FAIL build: the plugin does not build"; return 1; }
   go build -o "$TOOLS/fakes" ./test/fake/cmd/fakes || { say "FAIL build: the fakes do not build"; return 1; }
   say "plugin and fakes built in $(elapsed "$t")"
   t=$(now)
@@ -69,7 +71,7 @@ icp_build() {
   fi
   (cd test/harness && go build -o "$TOOLS/kubelet-puller" ./cmd/kubelet-puller) || { say "FAIL build: the harness does not build"; return 1; }
   say "harness built in $(elapsed "$t")"
-  cp "$TOOLS/$PLUGIN" "$BIN/$PLUGIN"
+  cp "$TOOLS"/plugin/* "$BIN/"
   PULLER="$TOOLS/kubelet-puller"
 }
 
@@ -95,7 +97,7 @@ icp_start_fakes() {
 # backend_in NAME: the plugin binary knows the backend and the fakes serve it.
 backend_in() {
   local out
-  out=$("$TOOLS/$PLUGIN" --backends "$1" --cache-dir "$WORK/plugin-cache" get probe.invalid/x 2>&1)
+  out=$("$TOOLS/plugin/$PLUGIN" --backends "$1" --cache-dir "$WORK/plugin-cache" get probe.invalid/x 2>&1)
   if printf '%s' "$out" | grep -q 'unknown backend'; then
     return 1
   fi

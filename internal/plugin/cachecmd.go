@@ -1,4 +1,4 @@
-package main
+package plugin
 
 import (
 	"context"
@@ -13,16 +13,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/cache"
+	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/providers"
 )
-
-// cacheDir is the configured token cache directory, or the default one.
-func cacheDir(cfg *Config) (string, error) {
-	if cfg.Cache.Dir != "" {
-		return cfg.Cache.Dir, nil
-	}
-	return cache.DefaultDir()
-}
 
 // cacheOptions route the cache's warnings to klog (stderr).
 var cacheOptions = cache.Options{Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
@@ -30,7 +23,7 @@ var cacheOptions = cache.Options{Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
 // lazyCache opens the token cache on first use (a token fetch, or recording the
 // answer), once per invocation, so that an unusable directory costs one warning.
 type lazyCache struct {
-	cfg   *Config
+	cfg   *config.Config
 	once  sync.Once
 	store *cache.Store
 }
@@ -52,11 +45,11 @@ func (l *lazyCache) Fetch(ctx context.Context, key providers.CacheKey, fetch fun
 // openCache opens the token cache for a pull. A directory that cannot be used (unsafe,
 // or not creatable) never fails the pull: it costs a one-line warning and the pull runs
 // without a cache. It returns nil when the cache is disabled or unusable.
-func openCache(cfg *Config) *cache.Store {
+func openCache(cfg *config.Config) *cache.Store {
 	if cfg.Cache.Disabled {
 		return nil
 	}
-	dir, err := cacheDir(cfg)
+	dir, err := cfg.CacheDir()
 	if err == nil {
 		var s *cache.Store
 		if s, err = cache.Open(dir, cacheOptions); err == nil {
@@ -76,7 +69,7 @@ func cacheCmd(opts *options, verb string, stdout io.Writer) error {
 	if verb != "list" && verb != "purge" {
 		return fmt.Errorf("unknown cache command %q: want list or purge", verb)
 	}
-	dir, err := cacheDir(opts.cfg)
+	dir, err := opts.cfg.CacheDir()
 	if err != nil {
 		return err
 	}

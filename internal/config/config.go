@@ -1,6 +1,11 @@
-package main
+// Package config is the plugin's configuration: the YAML file named by --config
+// (apiVersion imagecred.dev/v1alpha1, kind ImageCredentialProviderConfig), decoded
+// strictly, with command-line flags applied on top. It names every backend's section
+// but links no backend's SDK: every binary of the product reads the same file.
+package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagecred/image-credential-provider/acr"
+	"github.com/imagecred/image-credential-provider/cache"
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
@@ -19,12 +25,14 @@ import (
 
 // The config file's apiVersion and kind.
 const (
-	ConfigAPIVersion = "imagecred.dev/v1alpha1"
-	ConfigKind       = "ImageCredentialProviderConfig"
+	APIVersion = "imagecred.dev/v1alpha1"
+	Kind       = "ImageCredentialProviderConfig"
 )
 
-// Config is the plugin's whole configuration: the YAML file named by --config, with
-// command-line flags applied on top.
+// DefaultTimeout bounds one whole invocation, well under the kubelet's 60 s.
+const DefaultTimeout = 30 * time.Second
+
+// Config is the plugin's whole configuration.
 type Config struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -33,18 +41,19 @@ type Config struct {
 	Backends []string `json:"backends,omitempty"`
 	// Timeout bounds one whole invocation; default 30s, well under the kubelet's 60s.
 	Timeout *duration.Duration `json:"timeout,omitempty"`
-	Cache   CacheConfig        `json:"cache,omitempty"`
+	Cache   Cache              `json:"cache,omitempty"`
 
 	Static dockercfg.Config `json:"static,omitempty"`
 	ECR    ecr.Config       `json:"ecr,omitempty"`
 	GCR    gcr.Config       `json:"gcr,omitempty"`
 	ACR    acr.Config       `json:"acr,omitempty"`
 
-	tokenCache *lazyCache // opened on first use, once per invocation
+	// Path is the file the configuration was read from; empty when there is none.
+	Path string `json:"-"`
 }
 
-// CacheConfig configures the on-disk token cache.
-type CacheConfig struct {
+// Cache configures the on-disk token cache.
+type Cache struct {
 	// Dir holds the cache; default cache.DefaultDir(): $XDG_CACHE_HOME/image-credential-provider
 	// when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache for root,
 	// the user cache dir otherwise.
@@ -53,17 +62,24 @@ type CacheConfig struct {
 	Disabled bool `json:"disabled,omitempty"`
 }
 
-const defaultTimeout = 30 * time.Second
-
-func (c *Config) timeout() time.Duration {
+// TimeoutOrDefault is the bound on one invocation.
+func (c *Config) TimeoutOrDefault() time.Duration {
 	if c.Timeout == nil || c.Timeout.Duration <= 0 {
-		return defaultTimeout
+		return DefaultTimeout
 	}
 	return c.Timeout.Duration
 }
 
-// loadConfig reads and strictly decodes a config file.
-func loadConfig(path string) (*Config, error) {
+// CacheDir is the configured token cache directory, or the default one.
+func (c *Config) CacheDir() (string, error) {
+	if c.Cache.Dir != "" {
+		return c.Cache.Dir, nil
+	}
+	return cache.DefaultDir()
+}
+
+// Load reads and strictly decodes the config file at path.
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
@@ -72,15 +88,29 @@ func loadConfig(path string) (*Config, error) {
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
 	}
-	if c.APIVersion != ConfigAPIVersion || c.Kind != ConfigKind {
-		return nil, fmt.Errorf("config file %s: apiVersion %q and kind %q: want apiVersion %q and kind %q", path, c.APIVersion, c.Kind, ConfigAPIVersion, ConfigKind)
+	if c.APIVersion != APIVersion || c.Kind != Kind {
+		return nil, fmt.Errorf("config file %s: apiVersion %q and kind %q: want apiVersion %q and kind %q", path, c.APIVersion, c.Kind, APIVersion, Kind)
 	}
+	c.Path = path
 	return &c, nil
 }
 
-// addFlags binds the common settings to fs; flags given on the command line override
+// FromArgs loads the file named by --config in args, if any (before the other flags
+// are parsed, so that they override it); the zero Config when there is none.
+func FromArgs(args []string) (*Config, error) {
+	path, ok := answer.ConfigPath(args)
+	if !ok {
+		return nil, errors.New("flag needs an argument: --config")
+	}
+	if path == "" {
+		return &Config{}, nil
+	}
+	return Load(path)
+}
+
+// AddFlags binds the common settings to fs; flags given on the command line override
 // the config file because the file is loaded into c before the flags are parsed.
-func (c *Config) addFlags(fs *flag.FlagSet) {
+func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.Func("backends", "comma-separated backends to enable, in order of precedence (default: static,ecr,gcr,acr)", func(s string) error {
 		c.Backends = nil
 		for _, b := range strings.Split(s, ",") {
@@ -106,20 +136,25 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	c.ACR.AddFlags(fs)
 }
 
-// configPath finds --config in args before the flags are parsed, so that the file can
-// be loaded first and the other flags override it.
-func configPath(args []string) (string, error) {
-	path, ok := answer.ConfigPath(args)
-	if !ok {
-		return "", fmt.Errorf("flag needs an argument: --config")
+// InputFiles lists every local file that answers under c may depend on, present or
+// not: the config file itself and each enabled backend's files. getenv reads the
+// environment; home and cwd are the user's home and the working directory.
+func (c *Config) InputFiles(enabled []string, getenv func(string) string, home, cwd string) []string {
+	var files []string
+	if c.Path != "" {
+		files = append(files, c.Path)
 	}
-	return path, nil
-}
-
-// cache is the invocation's token cache, opened on first use.
-func (c *Config) cache() *lazyCache {
-	if c.tokenCache == nil {
-		c.tokenCache = &lazyCache{cfg: c}
+	for _, b := range enabled {
+		switch b {
+		case dockercfg.Name:
+			files = append(files, c.Static.InputFiles(home, cwd)...)
+		case ecr.Name:
+			files = append(files, c.ECR.InputFiles(getenv, home)...)
+		case gcr.Name:
+			files = append(files, c.GCR.InputFiles(getenv)...)
+		case acr.Name:
+			files = append(files, c.ACR.InputFiles(getenv)...)
+		}
 	}
-	return c.tokenCache
+	return files
 }

@@ -1,0 +1,25 @@
+package frontend
+
+import (
+	"testing"
+
+	"github.com/imagecred/image-credential-provider/internal/godeps"
+)
+
+// The binary the kubelet runs links nothing that costs at start-up: no cloud SDK, no
+// HTTP client, no YAML library, no API machinery, no logging library, no regexp.
+func TestFrontEndLinksNothingHeavy(t *testing.T) {
+	godeps.Forbid(t, "github.com/imagecred/image-credential-provider/cmd/image-credential-provider",
+		"github.com/aws", "cloud.google.com", "google.golang.org", "github.com/Azure", "github.com/AzureAD",
+		"golang.org/x/oauth2", "net/http", "crypto/tls", "k8s.io/apimachinery", "k8s.io/kubelet", "k8s.io/klog",
+		"sigs.k8s.io/yaml", "go.yaml.in", "gopkg.in/yaml.v2", "gopkg.in/yaml.v3", "github.com/distribution",
+		"regexp", "os/exec")
+}
+
+// Each companion links one cloud's SDK, not the others'.
+func TestCompanionsLinkOneCloud(t *testing.T) {
+	const cmd = "github.com/imagecred/image-credential-provider/cmd/"
+	godeps.Forbid(t, cmd+"image-credential-provider-ecr", "github.com/Azure", "github.com/AzureAD", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")
+	godeps.Forbid(t, cmd+"image-credential-provider-gcr", "github.com/aws", "github.com/Azure", "github.com/AzureAD", "k8s.io/apimachinery", "github.com/distribution")
+	godeps.Forbid(t, cmd+"image-credential-provider-acr", "github.com/aws", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")
+}

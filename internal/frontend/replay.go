@@ -1,0 +1,123 @@
+package frontend
+
+import (
+	"os"
+	"strings"
+	"time"
+
+	"github.com/imagecred/image-credential-provider/cache"
+	"github.com/imagecred/image-credential-provider/internal/answer"
+	"github.com/imagecred/image-credential-provider/internal/filestate"
+	"github.com/imagecred/image-credential-provider/internal/protocol"
+	"github.com/imagecred/image-credential-provider/providers"
+)
+
+// replay answers the request from a recorded answer; ok is false on any doubt.
+func replay(args []string, data []byte, now time.Time) (out []byte, ok bool) {
+	req, err := protocol.DecodeRequest(data)
+	if err != nil {
+		return nil, false
+	}
+	areq := answer.Request{APIVersion: req.APIVersion, Image: req.Image}
+	if req.ServiceAccountToken != "" {
+		areq.ServiceAccount = providers.NewServiceAccount(req.ServiceAccountToken, req.ServiceAccountAnnotations)
+		if !areq.ServiceAccount.Identified() {
+			return nil, false
+		}
+	}
+	config := answer.ConfigBytes(args)
+	dir, ok := cacheDir(args, config)
+	if !ok {
+		return nil, false
+	}
+	if _, err := os.Lstat(dir); err != nil { // never create it: that is the companions' job
+		return nil, false
+	}
+	store, err := cache.Open(dir, cache.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		return nil, false
+	}
+	fp := answer.Fingerprint(args, os.Environ(), config)
+	for _, key := range answer.LookupKeys(fp, areq) {
+		res, hit := store.Peek(key)
+		if !hit || res.CacheKeyType != key.Scope {
+			continue
+		}
+		d := res.CacheDuration.Truncate(time.Second)
+		if d < time.Second {
+			continue
+		}
+		if !filestate.Set(res.Inputs).Unchanged() {
+			return nil, false
+		}
+		out, err := encode(req.APIVersion, res, d)
+		if err != nil {
+			return nil, false
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// encode answers the request with a recorded result, kept for d more.
+func encode(apiVersion string, res *providers.Result, d time.Duration) ([]byte, error) {
+	resp := &protocol.Response{CacheKeyType: string(res.CacheKeyType), CacheDuration: d, Auth: make(map[string]protocol.AuthConfig, len(res.Auth))}
+	for k, a := range res.Auth {
+		resp.Auth[k] = protocol.AuthConfig{Username: a.Username, Password: a.Password}
+	}
+	return protocol.EncodeResponse(apiVersion, resp)
+}
+
+// cacheDir is the token cache directory the companions would use with these args:
+// --cache-dir, else the config file's cache.dir, else the default; ok is false when
+// the cache is disabled or the arguments cannot be read with certainty.
+func cacheDir(args []string, config []byte) (dir string, ok bool) {
+	var disabled bool
+	if config != nil {
+		var ok bool
+		if dir, disabled, ok = configCache(config); !ok {
+			return "", false
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "cache-dir":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return "", false
+				}
+				i++
+				val = args[i]
+			}
+			dir = val
+		case "no-cache":
+			switch {
+			case !hasVal || val == "true" || val == "1":
+				disabled = true
+			case val == "false" || val == "0":
+				disabled = false
+			default:
+				return "", false
+			}
+		}
+	}
+	if disabled {
+		return "", false
+	}
+	if dir == "" {
+		d, err := cache.DefaultDir()
+		if err != nil {
+			return "", false
+		}
+		dir = d
+	}
+	return dir, true
+}

@@ -1,0 +1,152 @@
+// Package testbin builds the product's binaries for binary-level tests and runs them
+// the way the kubelet does: argv, a clean environment, a request on stdin, a deadline.
+// Every test package that runs the binaries uses it, so they all test the same thing:
+// the front end the kubelet runs, with its companions installed beside it.
+package testbin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Build compiles every binary under cmd/ (static, as released) into a new temporary
+// directory and returns it; the caller removes it. Call it from TestMain.
+func Build() (dir string, err error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err = os.MkdirTemp("", "icp-bin-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("building the binaries: %v\n%s", err, out)
+	}
+	return dir, nil
+}
+
+// moduleRoot is the directory of the module's go.mod, found from the working
+// directory of the test (a package directory inside the module).
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Exe is name as an executable is named on this platform.
+func Exe(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
+// CopyTo copies the binaries of dir into a new directory under parent (a bin dir of a
+// test's own, which it may change) and returns it.
+func CopyTo(dir, parent string) (string, error) {
+	out := filepath.Join(parent, "bin")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(out, e.Name()), data, 0o755); err != nil {
+			return "", err
+		}
+	}
+	return out, nil
+}
+
+// Result is one run of a binary.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run is one invocation, as the kubelet makes it.
+type Run struct {
+	// Bin is the executable to run.
+	Bin string
+	// Args are the arguments after argv[0].
+	Args []string
+	// Home is $HOME and the working directory; XDG_CACHE_HOME is Home/.cache.
+	Home string
+	// Env is added to a clean environment (HOME, PATH, XDG_CACHE_HOME).
+	Env []string
+	// Stdin is the request.
+	Stdin string
+	// StdinFile, when set, is the standard input instead of Stdin.
+	StdinFile *os.File
+	// Timeout bounds the run; zero means the kubelet's one minute.
+	Timeout time.Duration
+	// Cmd, when set, is the command to run as it is (Bin, Args, Home and Env are not
+	// used); Do adds stdin, stdout, stderr and the deadline.
+	Cmd *exec.Cmd
+}
+
+// Do runs r. It is safe to call from any goroutine: failure to start is an error.
+func (r Run) Do() (Result, error) {
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	cmd := r.Cmd
+	if cmd == nil {
+		cmd = exec.Command(r.Bin, r.Args...)
+		cmd.Env = append([]string{"HOME=" + r.Home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(r.Home, ".cache")}, r.Env...)
+		if runtime.GOOS == "windows" {
+			cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"), "USERPROFILE="+r.Home, "LOCALAPPDATA="+filepath.Join(r.Home, "AppData", "Local"))
+		}
+		cmd.Dir = r.Home
+	}
+
+	cmd.Stdin = strings.NewReader(r.Stdin)
+	if r.StdinFile != nil {
+		cmd.Stdin = r.StdinFile
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		return Result{}, err
+	}
+	kill := time.AfterFunc(timeout, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	kill.Stop()
+	res := Result{Stdout: out.String(), Stderr: errb.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.Code = ee.ExitCode()
+		err = nil
+	}
+	return res, err
+}
