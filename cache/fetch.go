@@ -21,7 +21,9 @@ var _ providers.TokenCache = (*Store)(nil)
 //
 // Processes that waited on the lock while its holder's fetch failed get that failure
 // (or their stale entry) instead of calling upstream again, one after the other: N
-// concurrent misses make one upstream call whether it succeeds or not.
+// concurrent misses make one upstream call whether it succeeds or not. A recorded
+// failure is shared only with processes that were waiting when it was recorded; one
+// dated in the future or before the wait never blocks an upstream call.
 //
 // When fetch fails and the entry is stale but not expired, that entry is returned with
 // a CacheDuration of at most StaleCacheDuration (never past its expiry) and a warning.
@@ -61,7 +63,7 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 			return e.result(e.freshUntil().Sub(now)), nil
 		}
 	}
-	if at, msg, ok := l.failure(); ok && !at.Before(waitStart) {
+	if at, msg, ok := l.failure(); ok && madeWhileWaiting(at, waitStart, time.Now()) {
 		// The holder we waited for failed just now: share its outcome.
 		cause := errors.New(msg)
 		if now := s.opts.Now(); e != nil && e.state(now) != Expired {
@@ -72,6 +74,16 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 		return nil, cause
 	}
 	return s.fetchAndStore(ctx, name, key, e, fetch, l)
+}
+
+// madeWhileWaiting reports whether a failure recorded at at was made by the holder this
+// process waited for: after the wait began and not after now (both wall clock, as the
+// record is). A record dated in the future (the clock was stepped back after the failed
+// fetch) or from before the wait is ignored; the process calls upstream itself, which
+// replaces the record. The wait is bounded (Options.LockWait), so a record older than
+// the longest wait is never shared either.
+func madeWhileWaiting(at, waitStart, now time.Time) bool {
+	return !at.Before(waitStart) && !at.After(now)
 }
 
 // lockDeadline is how long a miss may wait for another process's fetch.

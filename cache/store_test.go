@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -706,6 +707,74 @@ func TestRecordedFailureOnlySharedWithWaiters(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(lockPath); len(b) != 0 {
 		t.Fatalf("lock file %q after a success", b)
+	}
+}
+
+// A failure record is shared only with processes that waited while it was made: one
+// dated in the future (the clock was stepped back after a failed fetch) or before the
+// process began to wait is ignored, upstream is called, and the record is replaced
+// (cleared after a success, rewritten with the new time after a failure).
+func TestFailureRecordOutsideTheWaitIsIgnored(t *testing.T) {
+	tests := []struct {
+		name   string
+		at     time.Duration // the record's date, from the wall clock's now
+		stale  bool          // a stale entry is on disk
+		fail   bool          // the new upstream call fails
+		wantPw string        // "" = the new call's error
+	}{
+		{"an hour in the future", time.Hour, false, false, "fake-token-1"},
+		{"seconds in the future", 5 * time.Second, false, false, "fake-token-1"},
+		{"in the future, stale entry", time.Hour, true, false, "fake-token-2"},
+		{"in the future, upstream still failing", time.Hour, false, true, ""},
+		{"an hour old", -time.Hour, false, false, "fake-token-1"},
+		{"older than the longest wait", -(DefaultLockWait + time.Second), false, false, "fake-token-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			u := &upstream{c: c}
+			key := gkey("gcr.io")
+			calls := int32(0)
+			if tt.stale {
+				if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
+					t.Fatal(err)
+				}
+				c.Add(55 * time.Minute)
+				calls = 1
+			}
+			lockPath := filepath.Join(s.Dir(), KeyHash(key)+lockSuffix)
+			rec := fmt.Sprintf("%s%d %s\n", failureTag, time.Now().Add(tt.at).UnixNano(), "gcr: registry gcr.io: recorded earlier")
+			if err := os.WriteFile(lockPath, []byte(rec), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fail {
+				u.err = errors.New("gcr: registry gcr.io: failing now")
+			}
+			before := time.Now()
+			r, err := s.Fetch(context.Background(), key, u.fetch)
+			if n := u.calls.Load(); n != calls+1 {
+				t.Fatalf("%d upstream calls, want %d: the record blocked the call (%v %v)", n, calls+1, r, err)
+			}
+			b, _ := os.ReadFile(lockPath)
+			if tt.wantPw == "" {
+				if err == nil || !strings.Contains(err.Error(), "failing now") {
+					t.Fatalf("got %v %v, want the new failure", r, err)
+				}
+				ts, _, _ := strings.Cut(strings.TrimPrefix(string(b), failureTag), " ")
+				ns, perr := strconv.ParseInt(ts, 10, 64)
+				if at := time.Unix(0, ns); perr != nil || at.Before(before) || at.After(time.Now()) || !strings.Contains(string(b), "failing now") {
+					t.Fatalf("lock file %q: the record was not replaced by the new failure", b)
+				}
+				return
+			}
+			if err != nil || password(r) != tt.wantPw {
+				t.Fatalf("got %v %v, want %s", r, err, tt.wantPw)
+			}
+			if len(b) != 0 {
+				t.Fatalf("lock file %q after a success", b)
+			}
+		})
 	}
 }
 
