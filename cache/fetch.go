@@ -26,7 +26,9 @@ var _ providers.TokenCache = (*Store)(nil)
 // dated in the future or before the wait never blocks an upstream call.
 //
 // When fetch fails and the entry is stale but not expired, that entry is returned with
-// a CacheDuration of at most StaleCacheDuration (never past its expiry) and a warning.
+// a warning and a CacheDuration of StaleCacheDuration, shortened so that the kubelet
+// never keeps it into its last providers.MinSafetyMargin (0 within that last minute:
+// used for the pull at hand, not kept).
 func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
 	key = relevant(key)
 	name := KeyHash(key)
@@ -132,10 +134,10 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 }
 
 // serveStale answers with a cached entry that is past its freshness but not expired,
-// because fetching new credentials failed.
+// because fetching new credentials failed. Its cacheDuration is staleCacheDuration.
 func (s *Store) serveStale(key providers.CacheKey, e *entry, now time.Time, cause error) *providers.Result {
 	left := e.Expiry.Sub(now)
-	d := min(StaleCacheDuration, left)
+	d := staleCacheDuration(left)
 	s.warnf("%s: registry %s: serving cached credentials that expire in %s because getting new ones failed: %v",
 		key.Backend, registryOf(key), left.Truncate(time.Second), cause)
 	return e.result(d)

@@ -10,8 +10,8 @@
 // Lifetimes follow providers.FreshUntil: an entry is served as fresh until 10% of its
 // lifetime (at least a minute) before it expires. Past that it is refreshed; when the
 // refresh fails and the entry has not expired yet, it is served once more with a short
-// cacheDuration (StaleCacheDuration, never past its expiry) and a warning. An expired
-// entry is never served.
+// cacheDuration (StaleCacheDuration, ending at least a minute before its expiry, so 0 in
+// its last minute) and a warning. An expired entry is never served.
 //
 // Processes share the directory safely: writes are atomic (temporary file in the same
 // directory, fsync, rename, fsync of the directory), every entry carries a checksum
@@ -36,6 +36,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/imagecred/image-credential-provider/providers"
 )
 
 // Defaults of Options.
@@ -47,8 +49,20 @@ const (
 )
 
 // StaleCacheDuration is the cacheDuration of an entry served past its freshness
-// because the upstream call failed: short, so the kubelet asks again soon.
+// because the upstream call failed: short, so the kubelet asks again soon. It is
+// shortened so that the kubelet never keeps the entry into the last
+// providers.MinSafetyMargin before its expiry, the margin fresh entries keep too (a pull
+// takes time, and the registry's clock may run ahead of the node's): with a token
+// expiring in 1m30s it is 30s, and within the last minute it is 0, so the kubelet uses
+// the token for the pull at hand, keeps nothing and asks again on the next pull.
 const StaleCacheDuration = time.Minute
+
+// staleCacheDuration is the cacheDuration of a stale entry with left until it expires.
+// providers.Dispatcher applies the same margin to every answer; doing it here too keeps
+// what Fetch returns equal to what the kubelet gets.
+func staleCacheDuration(left time.Duration) time.Duration {
+	return max(0, min(StaleCacheDuration, left-providers.MinSafetyMargin))
+}
 
 // ErrUnsafeDir is wrapped by the error Open returns for a directory it refuses to use
 // (a symlink, writable by group or others, owned by another user, not a directory).

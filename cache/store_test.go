@@ -357,9 +357,16 @@ func TestFetchLifetimes(t *testing.T) {
 			{55 * time.Minute, true, 2, "fake-token-1", time.Minute, ""},
 			{0, true, 3, "fake-token-1", time.Minute, ""}, // the next run tries again
 		}},
-		{"stale entry near expiry: never past expiry", time.Hour, 0, []step{
+		{"stale entry near expiry: never kept into its last minute", time.Hour, 0, []step{
 			{0, false, 1, "fake-token-1", -1, ""},
-			{59*time.Minute + 30*time.Second, true, 2, "fake-token-1", 30 * time.Second, ""},
+			{55 * time.Minute, true, 2, "fake-token-1", time.Minute, ""},                                 // 5m left
+			{3 * time.Minute, true, 3, "fake-token-1", time.Minute, ""},                                  // 2m left
+			{time.Second, true, 4, "fake-token-1", 59 * time.Second, ""},                                 // 1m59s left
+			{29 * time.Second, true, 5, "fake-token-1", 30 * time.Second, ""},                            // 1m30s left
+			{29*time.Second + 500*time.Millisecond, true, 6, "fake-token-1", 500 * time.Millisecond, ""}, // 1m0.5s left
+			{500 * time.Millisecond, true, 7, "fake-token-1", 0, ""},                                     // 1m left: used once, not kept
+			{59 * time.Second, true, 8, "fake-token-1", 0, ""},                                           // 1s left
+			{time.Second, true, 9, "", 0, "unreachable"},                                                 // expired
 		}},
 		{"expired entry never served", time.Hour, 0, []step{
 			{0, false, 1, "fake-token-1", -1, ""},
@@ -425,6 +432,81 @@ func TestFetchLifetimes(t *testing.T) {
 				if r.CacheKeyType != providers.RegistryPluginCacheKeyType {
 					t.Fatalf("step %d: cacheKeyType %q", i, r.CacheKeyType)
 				}
+			}
+		})
+	}
+}
+
+// flakyBackend is a Cacheable backend whose token lives an hour and whose upstream
+// fails while down is set.
+type flakyBackend struct {
+	c     *clock
+	down  atomic.Bool
+	calls atomic.Int32
+}
+
+func (b *flakyBackend) Name() string                    { return "gcr" }
+func (b *flakyBackend) Serves(img providers.Image) bool { return img.Host == "gcr.io" }
+func (b *flakyBackend) CacheIdentity(providers.Request) (string, providers.CacheKeyType) {
+	return "node", providers.RegistryPluginCacheKeyType
+}
+func (b *flakyBackend) Credentials(context.Context, providers.Request) (*providers.Result, error) {
+	n := b.calls.Add(1)
+	if b.down.Load() {
+		return nil, errors.New("gcr: registry gcr.io: metadata server unreachable")
+	}
+	return &providers.Result{
+		Auth:         map[string]providers.AuthConfig{"gcr.io": {Username: "oauth2accesstoken", Password: fmt.Sprintf("fake-token-%d", n)}},
+		CacheKeyType: providers.RegistryPluginCacheKeyType,
+		Expiry:       b.c.Now().Add(time.Hour),
+	}, nil
+}
+
+// What the kubelet gets for a stale entry, through the dispatcher as the binary uses
+// it: the token, with cacheDuration 1m, ending a minute before expiry, 0s in the last
+// minute (what the README's token cache section says).
+func TestStaleAnswerCacheDuration(t *testing.T) {
+	tests := []struct {
+		left    time.Duration // until the cached token expires
+		wantDur time.Duration // the answer's cacheDuration; <0: no answer (error)
+	}{
+		{6 * time.Minute, time.Minute}, // the first stale instant
+		{2 * time.Minute, time.Minute},
+		{119 * time.Second, 59 * time.Second},
+		{90 * time.Second, 30 * time.Second},
+		{61 * time.Second, time.Second},
+		{60*time.Second + 999*time.Millisecond, 0}, // the kubelet's durations are whole seconds
+		{time.Minute, 0},
+		{time.Second, 0},
+		{0, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.left.String(), func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			b := &flakyBackend{c: c}
+			d := &providers.Dispatcher{Providers: []providers.Provider{b}, Cache: s, Now: c.Now}
+			req := providers.Request{Image: providers.Image{Host: "gcr.io", Path: "p/app"}}
+			if _, err := d.Resolve(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Hour - tt.left)
+			b.down.Store(true)
+			ans, err := d.Resolve(context.Background(), req)
+			if b.calls.Load() != 2 {
+				t.Fatalf("%d upstream calls, want 2 (the refresh was not tried)", b.calls.Load())
+			}
+			if tt.wantDur < 0 {
+				if err == nil {
+					t.Fatalf("an expired token was served: %+v", ans)
+				}
+				return
+			}
+			if err != nil || ans.Auth["gcr.io"].Password != "fake-token-1" {
+				t.Fatalf("got %+v %v, want the stale token", ans, err)
+			}
+			if ans.CacheDuration != tt.wantDur {
+				t.Fatalf("cacheDuration %v, want %v", ans.CacheDuration, tt.wantDur)
 			}
 		})
 	}
