@@ -235,8 +235,8 @@ func (s *Store) readSized(key string) (*entry, int64, error) {
 	return e, st.Size, err
 }
 
-// write stores e atomically: a temporary file in the directory, fsync, rename over
-// the entry, fsync of the directory.
+// write stores e atomically: a temporary file in the directory, renamed over the
+// entry. Nothing is synced to disk (see the package comment).
 func (s *Store) write(e *entry) error {
 	data, err := encode(e)
 	if err != nil {
@@ -263,9 +263,6 @@ func (s *Store) write(e *entry) error {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
 	if err := f.Close(); err != nil {
 		return err
 	}
@@ -284,16 +281,7 @@ func (s *Store) write(e *entry) error {
 		}
 	}
 	ok = true
-	return s.syncDir()
-}
-
-func (s *Store) syncDir() error {
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // saString is the service account as `cache list` shows it: namespace/name.

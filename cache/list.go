@@ -99,8 +99,5 @@ func (s *Store) Purge() error {
 			}
 		}
 	}
-	if first == nil {
-		first = s.syncDir()
-	}
 	return first
 }

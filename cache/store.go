@@ -13,12 +13,19 @@
 // cacheDuration (StaleCacheDuration, ending at least a minute before its expiry, so 0 in
 // its last minute) and a warning. An expired entry is never served.
 //
-// Processes share the directory safely: writes are atomic (temporary file in the same
-// directory, fsync, rename, fsync of the directory), every entry carries a checksum
-// over its content and the key it claims, and a miss takes a per-key flock(2) so that N
-// processes missing the same key make one upstream call between them (when that call
-// fails, the processes that waited for it get its failure rather than trying again
-// one after the other).
+// Processes share the directory safely: writes are atomic (a temporary file in the
+// same directory renamed over the entry, so a reader sees the old entry or the new one,
+// whole), every entry carries a checksum over its content and the key it claims, and a
+// miss takes a per-key flock(2) so that N processes missing the same key make one
+// upstream call between them (when that call fails, the processes that waited for it
+// get its failure rather than trying again one after the other).
+//
+// Entries are not durable, on purpose: nothing is fsynced. A cache entry is worth one
+// upstream call, while an fsync of the file and of the directory costs a cold
+// invocation about as much as the rest of its cache work. After a crash or power loss
+// an entry may be missing, old, empty or half written; the checksum tells a damaged
+// file from a good one, so it is ignored and replaced by the next fetch, and an old
+// entry is still a valid one (its own expiry holds).
 //
 // The key follows the cacheKeyType: Global entries are keyed by backend and identity,
 // Registry entries also by registry, Image entries also by repository, and every

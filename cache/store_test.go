@@ -576,6 +576,9 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 			editFile(t, path, func(b []byte) []byte { return b[:len(b)-1] })
 		}},
 		{"empty", func(t *testing.T, s *Store, path string) { editFile(t, path, func(b []byte) []byte { return nil }) }},
+		{"zeroed, as a crash can leave a file whose data never reached the disk", func(t *testing.T, s *Store, path string) {
+			editFile(t, path, func(b []byte) []byte { return make([]byte, len(b)) })
+		}},
 		{"another key's entry renamed over it", func(t *testing.T, s *Store, path string) {
 			other := &upstream{c: &clock{t: t0}}
 			if _, err := s.Fetch(context.Background(), gkey("eu.gcr.io"), other.fetch); err != nil {
@@ -1409,6 +1412,23 @@ func BenchmarkOpenAndHit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFetchMissAndStore is the cache's part of a cold invocation: the entry has
+// expired, so Fetch takes the key's lock, calls upstream (in memory here) and stores
+// the new entry.
+func BenchmarkFetchMissAndStore(b *testing.B) {
+	c := &clock{t: time.Now()}
+	s := newStore(b, c, Options{SweepInterval: 100000 * time.Hour})
+	u := &upstream{c: c}
+	key := gkey("gcr.io")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Add(2 * time.Hour) // the last entry has expired
 		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
 			b.Fatal(err)
 		}
