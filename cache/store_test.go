@@ -10,11 +10,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -89,107 +86,6 @@ func (u *upstream) fetch(ctx context.Context) (*providers.Result, error) {
 }
 
 func password(r *providers.Result) string { return r.Auth["gcr.io"].Password }
-
-func TestOpenDirRules(t *testing.T) {
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, dir string) // dir does not exist yet
-		wantErr string                         // "" = accepted
-		unsafe  bool
-	}{
-		{"missing dir and parents are created", func(t *testing.T, dir string) {}, "", false},
-		{"existing 0700", func(t *testing.T, dir string) { mkdir(t, dir, 0o700) }, "", false},
-		{"existing 0755 is not writable by others", func(t *testing.T, dir string) { mkdir(t, dir, 0o755) }, "", false},
-		{"group-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o770) }, "writable by group or others (mode 0770)", true},
-		{"world-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o777) }, "writable by group or others (mode 0777)", true},
-		{"sticky world-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o1777) }, "writable by group or others", true},
-		{"symlink to a good dir", func(t *testing.T, dir string) {
-			real := dir + ".real"
-			mkdir(t, real, 0o700)
-			if err := os.Symlink(real, dir); err != nil {
-				t.Fatal(err)
-			}
-		}, "is a symlink", true},
-		{"regular file", func(t *testing.T, dir string) {
-			mkdir(t, filepath.Dir(dir), 0o755)
-			if err := os.WriteFile(dir, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, "not a directory", true},
-		{"owned by another user", func(t *testing.T, dir string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown a directory to another user")
-			}
-			mkdir(t, dir, 0o700)
-			if err := os.Chown(dir, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-		}, "owned by uid 65534", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "parent", "cache")
-			tt.setup(t, dir)
-			s, err := Open(dir, Options{})
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Open: %v", err)
-				}
-				fi, err := os.Lstat(s.Dir())
-				if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
-					t.Fatalf("dir %v %v", fi.Mode(), err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), dir) {
-				t.Fatalf("Open: %v, want an error naming %s with %q", err, dir, tt.wantErr)
-			}
-			if errors.Is(err, ErrUnsafeDir) != tt.unsafe {
-				t.Fatalf("errors.Is(%v, ErrUnsafeDir) = %v", err, !tt.unsafe)
-			}
-		})
-	}
-	t.Run("new dir is 0700 whatever the umask", func(t *testing.T) {
-		old := syscall.Umask(0)
-		defer syscall.Umask(old)
-		s, err := Open(filepath.Join(t.TempDir(), "a", "b"), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi, _ := os.Stat(s.Dir()); fi.Mode().Perm() != 0o700 {
-			t.Fatalf("mode %v", fi.Mode())
-		}
-	})
-	if _, err := Open("", Options{}); err == nil {
-		t.Error("Open(\"\") succeeded")
-	}
-}
-
-func mkdir(t *testing.T, dir string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestDefaultDir(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/somewhere/xdg")
-	if d, err := DefaultDir(); err != nil || d != "/somewhere/xdg/image-credential-provider" {
-		t.Errorf("with XDG_CACHE_HOME: %q %v", d, err)
-	}
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("HOME", "/home/someone")
-	want := "/home/someone/.cache/image-credential-provider"
-	if os.Geteuid() == 0 {
-		want = "/var/lib/image-credential-provider/cache"
-	}
-	if d, err := DefaultDir(); err != nil || d != want {
-		t.Errorf("DefaultDir() = %q %v, want %q", d, err, want)
-	}
-}
 
 func TestKeyHash(t *testing.T) {
 	base := providers.CacheKey{Backend: "ecr", Identity: "role=arn:aws:iam::1:role/r", Scope: providers.RegistryPluginCacheKeyType,
@@ -550,10 +446,11 @@ func TestServedResultIsACopy(t *testing.T) {
 // Every way an entry file can be damaged or planted: the entry is ignored (one new
 // upstream call), replaced by a good file, and its content is never served.
 func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
-	tests := []struct {
+	type tamperCase = struct {
 		name   string
 		tamper func(t *testing.T, s *Store, path string)
-	}{
+	}
+	tests := []tamperCase{
 		{"byte flipped in the token", func(t *testing.T, s *Store, path string) {
 			editFile(t, path, func(b []byte) []byte {
 				i := strings.Index(string(b), "fake-token-1")
@@ -588,37 +485,15 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"readable by others (0644)", func(t *testing.T, s *Store, path string) { chmod(t, path, 0o644) }},
-		{"writable by group (0620)", func(t *testing.T, s *Store, path string) { chmod(t, path, 0o620) }},
-		{"owned by another user", func(t *testing.T, s *Store, path string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown a file to another user")
-			}
-			if err := os.Chown(path, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"symlink to a good entry", func(t *testing.T, s *Store, path string) {
-			elsewhere := filepath.Join(t.TempDir(), "entry")
-			if err := os.Rename(path, elsewhere); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(elsewhere, path); err != nil {
-				t.Fatal(err)
-			}
-		}},
 		{"a directory", func(t *testing.T, s *Store, path string) {
 			os.Remove(path)
 			if err := os.Mkdir(path, 0o700); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"a fifo (must not block)", func(t *testing.T, s *Store, path string) {
-			os.Remove(path)
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}},
+	}
+	for _, pc := range platformTamperCases() {
+		tests = append(tests, tamperCase{pc.name, pc.tamper})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -638,13 +513,7 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 			if err != nil || password(r) != "fake-token-2" || u.calls.Load() != 2 {
 				t.Fatalf("after tampering: %v %v, %d calls; want a fresh fetch", r, err, u.calls.Load())
 			}
-			fi, err := os.Lstat(path)
-			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-				t.Fatalf("entry not replaced by a good file: %v %v", fi, err)
-			}
-			if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != os.Geteuid() {
-				t.Fatalf("entry owned by %d", st.Uid)
-			}
+			checkPrivateFile(t, path)
 			if r, _ := s.Fetch(context.Background(), key, u.fetch); password(r) != "fake-token-2" || u.calls.Load() != 2 {
 				t.Fatalf("replacement not served from the cache")
 			}
@@ -659,13 +528,6 @@ func editFile(t *testing.T, path string, f func([]byte) []byte) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, f(b), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func chmod(t *testing.T, path string, mode os.FileMode) {
-	t.Helper()
-	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -895,7 +757,7 @@ func TestFailureRecord(t *testing.T) {
 				l.recordFailure(at, errors.New(tt.err))
 			case "\x00":
 			default:
-				unix.Pwrite(l.fd, []byte(tt.content), 0)
+				writeAt(l.h, []byte(tt.content))
 			}
 			gotAt, msg, ok := l.failure()
 			if ok != tt.wantOK || msg != tt.wantMsg {
@@ -923,8 +785,8 @@ func FuzzFailureRecord(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer l.unlock()
-		unix.Ftruncate(l.fd, 0)
-		unix.Pwrite(l.fd, data, 0)
+		truncateFile(l.h)
+		writeAt(l.h, data)
 		at, msg, ok := l.failure()
 		if !ok {
 			return
@@ -1032,10 +894,10 @@ func TestLockOnSweptFileIsRetaken(t *testing.T) {
 		t.FailNow()
 	}
 	defer l.unlock()
-	if !sameFile(l.fd, path) {
+	if !sameFile(l.h, path) {
 		t.Fatal("the waiter holds a lock on an unlinked file")
 	}
-	if _, ok := tryLockPath(path); ok {
+	if _, ok := s.tryLockPath(path); ok {
 		t.Fatal("the lock file at the path is not locked")
 	}
 }
@@ -1071,7 +933,7 @@ func TestSweep(t *testing.T) {
 	for _, p := range []string{orphanLock, heldLock, oldTmp} {
 		os.Chtimes(p, old, old)
 	}
-	held, ok := tryLockPath(heldLock)
+	held, ok := s.tryLockPath(heldLock)
 	if !ok {
 		t.Fatal("cannot lock")
 	}
