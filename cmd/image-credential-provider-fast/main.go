@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/imagecred/image-credential-provider/cache"
@@ -212,7 +211,7 @@ func delegate(as string, args []string, stdin io.Reader, stdout, stderr io.Write
 			cmd.Args[0] = as
 		}
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // the kubelet kills us at its timeout
+		cmd.SysProcAttr = childProcAttr()
 		err = cmd.Run()
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
