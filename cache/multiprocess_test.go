@@ -32,7 +32,20 @@ const (
 	// execPrefix, when set, is the command (an emulator such as qemu-aarch64-static)
 	// that runs binaries of the platform under test; test/platforms.sh sets it.
 	execPrefix = "ICP_TEST_EXEC"
+	// slowdownVar, when set, is how many times slower than native the platform under
+	// test runs (an emulator); test/platforms.sh sets it.
+	slowdownVar = "ICP_TEST_SLOWDOWN"
 )
+
+// slowdown scales the delays that let concurrent processes line up: under an emulator,
+// 50 processes released at once take far longer to reach the key's lock.
+func slowdown() time.Duration {
+	n, err := strconv.Atoi(os.Getenv(slowdownVar))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return time.Duration(n)
+}
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childMode); mode != "" {
@@ -155,7 +168,9 @@ func get(ctx context.Context, c *http.Client, url string) (string, error) {
 
 // countingUpstream is the loopback server of the multi-process test: /gate holds every
 // process until the expected number have arrived (so their Fetches really overlap),
-// /token is the counted upstream call, slow enough that the others wait on the lock.
+// /token is the counted upstream call, slow enough that the others are waiting on the
+// lock when it ends (a process that only starts waiting after a failed call was
+// recorded rightly calls upstream again).
 type countingUpstream struct {
 	mu      sync.Mutex
 	expect  int
@@ -190,7 +205,7 @@ func (u *countingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/token":
 		n := u.calls.Add(1)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond * slowdown())
 		if u.fail.Load() {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return

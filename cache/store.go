@@ -24,8 +24,9 @@
 // get its failure rather than trying again one after the other).
 //
 // Entries are not durable, on purpose: nothing is fsynced. A cache entry is worth one
-// upstream call, while an fsync of the file and of the directory costs a cold
-// invocation about as much as the rest of its cache work. After a crash or power loss
+// upstream call, while an fsync of the file and of the directory costs more than the
+// rest of a miss's cache work together (and a cold invocation stores two files, the
+// token and the answer it gave). After a crash or power loss
 // an entry may be missing, old, empty or half written; the checksum tells a damaged
 // file from a good one, so it is ignored and replaced by the next fetch, and an old
 // entry is still a valid one (its own expiry holds).
