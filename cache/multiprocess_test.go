@@ -32,20 +32,7 @@ const (
 	// execPrefix, when set, is the command (an emulator such as qemu-aarch64-static)
 	// that runs binaries of the platform under test; test/platforms.sh sets it.
 	execPrefix = "ICP_TEST_EXEC"
-	// slowdownVar, when set, is how many times slower than native the platform under
-	// test runs (an emulator); test/platforms.sh sets it.
-	slowdownVar = "ICP_TEST_SLOWDOWN"
 )
-
-// slowdown scales the delays that let concurrent processes line up: under an emulator,
-// 50 processes released at once take far longer to reach the key's lock.
-func slowdown() time.Duration {
-	n, err := strconv.Atoi(os.Getenv(slowdownVar))
-	if err != nil || n < 1 {
-		return 1
-	}
-	return time.Duration(n)
-}
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childMode); mode != "" {
@@ -74,9 +61,9 @@ var childKey = providers.CacheKey{Backend: "fake", Identity: "test", Scope: prov
 // stdout.
 //
 //	fetch      one "invocation": wait at $URL/gate until the test releases every process
-//	           at once, then one Fetch whose upstream call is a GET of $URL/token
-//	           ("<password> <lifetime in seconds>"); print the password or the error
-//	           (exit 3)
+//	           at once, say so at $URL/ready, then one Fetch whose upstream call is a GET
+//	           of $URL/token ("<password> <lifetime in seconds>"); print the password or
+//	           the error (exit 3)
 //	hold-lock  take the key's lock, print "locked", hold it until stdin closes
 //	write      Put $COUNT entries, alternately small and large (see writtenPassword)
 func child(mode string) int {
@@ -118,9 +105,11 @@ func childFetch(s *Store, url string) int {
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 60 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if _, err := get(ctx, client, url+"/gate"); err != nil {
-		fmt.Println("error:", err)
-		return 3
+	for _, step := range []string{"/gate", "/ready"} {
+		if _, err := get(ctx, client, url+step); err != nil {
+			fmt.Println("error:", err)
+			return 3
+		}
 	}
 	res, err := s.Fetch(ctx, childKey, func(ctx context.Context) (*providers.Result, error) {
 		body, err := get(ctx, client, url+"/token")
@@ -168,14 +157,18 @@ func get(ctx context.Context, c *http.Client, url string) (string, error) {
 
 // countingUpstream is the loopback server of the multi-process test: /gate holds every
 // process until the expected number have arrived (so their Fetches really overlap),
-// /token is the counted upstream call, slow enough that the others are waiting on the
-// lock when it ends (a process that only starts waiting after a failed call was
-// recorded rightly calls upstream again).
+// /ready counts those that passed it, and /token, the counted upstream call, answers
+// only once every process is past /ready and a moment more, so that the others are
+// waiting on the lock when it ends (a process that only starts waiting after a failed
+// call was recorded rightly calls upstream again; slow or loaded machines must not
+// make that happen here).
 type countingUpstream struct {
 	mu      sync.Mutex
 	expect  int
 	arrived int
 	release chan struct{}
+	ready   int
+	allIn   chan struct{}
 
 	calls atomic.Int32
 	fail  atomic.Bool
@@ -186,6 +179,7 @@ func (u *countingUpstream) round(n int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.expect, u.arrived, u.release = n, 0, make(chan struct{})
+	u.ready, u.allIn = 0, make(chan struct{})
 }
 
 func (u *countingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -203,9 +197,23 @@ func (u *countingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(60 * time.Second):
 			http.Error(w, "not every process arrived", http.StatusServiceUnavailable)
 		}
+	case "/ready":
+		u.mu.Lock()
+		u.ready++
+		if u.ready == u.expect {
+			close(u.allIn)
+		}
+		u.mu.Unlock()
 	case "/token":
 		n := u.calls.Add(1)
-		time.Sleep(200 * time.Millisecond * slowdown())
+		u.mu.Lock()
+		allIn := u.allIn
+		u.mu.Unlock()
+		select {
+		case <-allIn:
+		case <-time.After(60 * time.Second):
+		}
+		time.Sleep(200 * time.Millisecond)
 		if u.fail.Load() {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return

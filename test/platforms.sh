@@ -264,7 +264,7 @@ if [[ " $PLATFORMS " == *" windows "* ]]; then
     say "      note: Go's RemoveAll fallback was not found in $at; test directory cleanups may fail under wine"
   fi
 
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 ICP_TEST_SLOWDOWN=5 \
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
     run_tests windows/amd64 "$WORK/windows.log" "${overlay[@]}" -exec "$WORK/wine-exec" -- "${WINDOWS[@]}"
 fi
 
@@ -276,7 +276,7 @@ if [[ " $PLATFORMS " == *" arm64 "* ]]; then
   QEMU=$(command -v qemu-aarch64-static)
   # ICP_TEST_EXEC: tests that start processes of the platform under test prefix them
   # with the emulator (the kernel has no binfmt_misc entry for arm64 here).
-  GOARCH=arm64 CGO_ENABLED=0 ICP_TEST_EXEC="$QEMU" ICP_TEST_SLOWDOWN=10 \
+  GOARCH=arm64 CGO_ENABLED=0 ICP_TEST_EXEC="$QEMU" \
     run_tests linux/arm64 "$WORK/arm64.log" -exec "$QEMU" -- "${ARM64[@]}"
 fi
 
