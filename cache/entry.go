@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -193,51 +191,19 @@ func (s *Store) read(key string) (*entry, error) {
 
 // readSized is read, also giving the size of the file.
 func (s *Store) readSized(key string) (*entry, int64, error) {
-	// Raw system calls, no os.File: a non-blocking *os.File would start the runtime's
-	// poller (epoll) in a process that needs nothing else of it.
-	fd, err := unix.Open(filepath.Join(s.dir, key), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	data, size, err := s.readFile(filepath.Join(s.dir, key))
 	if err != nil {
-		return nil, 0, &os.PathError{Op: "open", Path: filepath.Join(s.dir, key), Err: err}
+		return nil, size, err
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, 0, err
+	if len(data) > int(size) {
+		return nil, size, fmt.Errorf("%w: grew while read", errInvalid)
 	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return nil, st.Size, fmt.Errorf("%w: not a regular file", errInvalid)
-	case int(st.Uid) != s.uid:
-		return nil, st.Size, fmt.Errorf("%w: owned by uid %d", errInvalid, st.Uid)
-	case st.Mode&0o077 != 0:
-		return nil, st.Size, fmt.Errorf("%w: mode %#o", errInvalid, st.Mode&0o777)
-	case st.Size > maxEntrySize:
-		return nil, st.Size, fmt.Errorf("%w: too large", errInvalid)
-	}
-	data := make([]byte, st.Size+1)
-	n := 0
-	for n < len(data) {
-		m, err := unix.Read(fd, data[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, st.Size, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	if n > int(st.Size) {
-		return nil, st.Size, fmt.Errorf("%w: grew while read", errInvalid)
-	}
-	e, err := decode(key, data[:n])
-	return e, st.Size, err
+	e, err := decode(key, data)
+	return e, size, err
 }
 
-// write stores e atomically: a temporary file in the directory, fsync, rename over
-// the entry, fsync of the directory.
+// write stores e atomically: a temporary file in the directory, renamed over the
+// entry. Nothing is synced to disk (see the package comment).
 func (s *Store) write(e *entry) error {
 	data, err := encode(e)
 	if err != nil {
@@ -246,55 +212,28 @@ func (s *Store) write(e *entry) error {
 	if len(data) > maxEntrySize {
 		return fmt.Errorf("entry of %d bytes is over the limit of %d", len(data), maxEntrySize)
 	}
-	f, err := os.CreateTemp(s.dir, tmpPrefix+e.Key[:16]+"-*") // mode 0600
+	tmp, err := s.writeTemp(tmpPrefix+e.Key[:16]+"-", data)
 	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
 		return err
 	}
 	target := filepath.Join(s.dir, e.Key)
-	if err := os.Rename(tmp, target); err != nil {
+	if err := replaceFile(tmp, target); err != nil {
 		// Something that is not a file (a directory) stands in the way: it is not a
 		// valid entry, so it goes.
 		if fi, lerr := os.Lstat(target); lerr != nil || fi.Mode().IsRegular() {
+			os.Remove(tmp)
 			return err
 		}
 		if err := os.RemoveAll(target); err != nil {
+			os.Remove(tmp)
 			return err
 		}
-		if err := os.Rename(tmp, target); err != nil {
+		if err := replaceFile(tmp, target); err != nil {
+			os.Remove(tmp)
 			return err
 		}
 	}
-	ok = true
-	return s.syncDir()
-}
-
-func (s *Store) syncDir() error {
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // saString is the service account as `cache list` shows it: namespace/name.

@@ -21,10 +21,14 @@ var _ providers.TokenCache = (*Store)(nil)
 //
 // Processes that waited on the lock while its holder's fetch failed get that failure
 // (or their stale entry) instead of calling upstream again, one after the other: N
-// concurrent misses make one upstream call whether it succeeds or not.
+// concurrent misses make one upstream call whether it succeeds or not. A recorded
+// failure is shared only with processes that were waiting when it was recorded; one
+// dated in the future or before the wait never blocks an upstream call.
 //
 // When fetch fails and the entry is stale but not expired, that entry is returned with
-// a CacheDuration of at most StaleCacheDuration (never past its expiry) and a warning.
+// a warning and a CacheDuration of StaleCacheDuration, shortened so that the kubelet
+// never keeps it into its last providers.MinSafetyMargin (0 within that last minute:
+// used for the pull at hand, not kept).
 func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
 	key = relevant(key)
 	name := KeyHash(key)
@@ -61,7 +65,7 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 			return e.result(e.freshUntil().Sub(now)), nil
 		}
 	}
-	if at, msg, ok := l.failure(); ok && !at.Before(waitStart) {
+	if at, msg, ok := l.failure(); ok && madeWhileWaiting(at, waitStart, time.Now()) {
 		// The holder we waited for failed just now: share its outcome.
 		cause := errors.New(msg)
 		if now := s.opts.Now(); e != nil && e.state(now) != Expired {
@@ -72,6 +76,16 @@ func (s *Store) Fetch(ctx context.Context, key providers.CacheKey, fetch func(co
 		return nil, cause
 	}
 	return s.fetchAndStore(ctx, name, key, e, fetch, l)
+}
+
+// madeWhileWaiting reports whether a failure recorded at at was made by the holder this
+// process waited for: after the wait began and not after now (both wall clock, as the
+// record is). A record dated in the future (the clock was stepped back after the failed
+// fetch) or from before the wait is ignored; the process calls upstream itself, which
+// replaces the record. The wait is bounded (Options.LockWait), so a record older than
+// the longest wait is never shared either.
+func madeWhileWaiting(at, waitStart, now time.Time) bool {
+	return !at.Before(waitStart) && !at.After(now)
 }
 
 // lockDeadline is how long a miss may wait for another process's fetch.
@@ -120,10 +134,10 @@ func (s *Store) fetchAndStore(ctx context.Context, name string, key providers.Ca
 }
 
 // serveStale answers with a cached entry that is past its freshness but not expired,
-// because fetching new credentials failed.
+// because fetching new credentials failed. Its cacheDuration is staleCacheDuration.
 func (s *Store) serveStale(key providers.CacheKey, e *entry, now time.Time, cause error) *providers.Result {
 	left := e.Expiry.Sub(now)
-	d := min(StaleCacheDuration, left)
+	d := staleCacheDuration(left)
 	s.warnf("%s: registry %s: serving cached credentials that expire in %s because getting new ones failed: %v",
 		key.Backend, registryOf(key), left.Truncate(time.Second), cause)
 	return e.result(d)

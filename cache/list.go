@@ -93,14 +93,11 @@ func (s *Store) Purge() error {
 		case isKeyHash(name), strings.HasPrefix(name, tmpPrefix), name == sweepMarker:
 			rm(path)
 		case strings.HasSuffix(name, lockSuffix) && isKeyHash(strings.TrimSuffix(name, lockSuffix)):
-			if l, ok := tryLockPath(path); ok {
+			if l, ok := s.tryLockPath(path); ok {
 				rm(path)
 				l.unlock()
 			}
 		}
-	}
-	if first == nil {
-		first = s.syncDir()
 	}
 	return first
 }

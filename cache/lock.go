@@ -9,21 +9,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// fileLock is a held flock(2) on a key's lock file.
-type fileLock struct{ fd int }
+// fileLock is a held exclusive lock on a key's lock file.
+type fileLock struct{ h handle }
 
-func (l *fileLock) unlock() {
-	unix.Flock(l.fd, unix.LOCK_UN)
-	unix.Close(l.fd)
-}
+func (l *fileLock) unlock() { unlockClose(l.h) }
 
 // errLockTimeout is returned when another process held the key's lock for longer than
 // the wait allowed.
 var errLockTimeout = errors.New("timed out waiting for another process fetching the same credentials")
+
+// retryOpenFor bounds how long lock retries an open that may work a moment later (on
+// Windows, a lock file being deleted while another process still has it open).
+const retryOpenFor = time.Second
 
 // lock takes the exclusive lock of key, polling until deadline or until ctx is done.
 // Lock files are removed by sweeps; a lock taken on a file that was unlinked in the
@@ -32,40 +31,57 @@ var errLockTimeout = errors.New("timed out waiting for another process fetching 
 func (s *Store) lock(ctx context.Context, key string, deadline time.Time) (*fileLock, error) {
 	path := filepath.Join(s.dir, key+lockSuffix)
 	wait := time.Millisecond
+	backoff := func() error {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+		return nil
+	}
+	var openFailing time.Time
 	for {
-		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		h, err := s.openLockFile(path, true)
 		if err != nil {
+			if openFailing.IsZero() {
+				openFailing = time.Now()
+			}
+			if openRetryable(err) && time.Since(openFailing) < retryOpenFor && time.Now().Before(deadline) {
+				if err := backoff(); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return nil, &os.PathError{Op: "open", Path: path, Err: err}
 		}
+		locked := false
 		for {
-			err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-			if err == nil || (err != unix.EWOULDBLOCK && err != unix.EINTR) {
+			locked, err = tryLock(h)
+			if locked || err != nil {
 				break
 			}
 			if !time.Now().Before(deadline) {
-				unix.Close(fd)
+				closeHandle(h)
 				return nil, errLockTimeout
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				unix.Close(fd)
-				return nil, ctx.Err()
-			case <-t.C:
-			}
-			if wait < 20*time.Millisecond {
-				wait *= 2
+			if err := backoff(); err != nil {
+				closeHandle(h)
+				return nil, err
 			}
 		}
 		if err != nil {
-			unix.Close(fd)
-			return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+			closeHandle(h)
+			return nil, &os.PathError{Op: lockOp, Path: path, Err: err}
 		}
-		if sameFile(fd, path) {
-			return &fileLock{fd: fd}, nil
+		if sameFile(h, path) {
+			return &fileLock{h: h}, nil
 		}
-		unix.Close(fd) // the file was swept while we waited: lock the new one
+		unlockClose(h) // the file was swept while we waited: lock the new one
 	}
 }
 
@@ -94,23 +110,22 @@ func (l *fileLock) recordFailure(at time.Time, err error) {
 		msg = strings.ToValidUTF8(msg[:maxFailureMsg], "")
 	}
 	rec := failureTag + strconv.FormatInt(at.UnixNano(), 10) + " " + msg + "\n"
-	if unix.Ftruncate(l.fd, 0) == nil {
-		unix.Pwrite(l.fd, []byte(rec), 0)
+	if truncateFile(l.h) == nil {
+		writeAt(l.h, []byte(rec))
 	}
 }
 
 // clearFailure empties the held lock file after a fetch that worked.
 func (l *fileLock) clearFailure() {
-	var st unix.Stat_t
-	if unix.Fstat(l.fd, &st) == nil && st.Size > 0 {
-		unix.Ftruncate(l.fd, 0)
+	if n, err := fileSize(l.h); err == nil && n > 0 {
+		truncateFile(l.h)
 	}
 }
 
 // failure reads the failure recorded in the held lock file, if any.
 func (l *fileLock) failure() (at time.Time, msg string, ok bool) {
 	buf := make([]byte, len(failureTag)+20+1+maxFailureMsg+1+1)
-	n, err := unix.Pread(l.fd, buf, 0)
+	n, err := readAt(l.h, buf)
 	if err != nil || n <= 0 {
 		return time.Time{}, "", false
 	}
@@ -131,23 +146,18 @@ func (l *fileLock) failure() (at time.Time, msg string, ok bool) {
 }
 
 // tryLockPath takes the lock of path without waiting; ok is false when someone holds it.
-func tryLockPath(path string) (l *fileLock, ok bool) {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func (s *Store) tryLockPath(path string) (l *fileLock, ok bool) {
+	h, err := s.openLockFile(path, false)
 	if err != nil {
 		return nil, false
 	}
-	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil || !sameFile(fd, path) {
-		unix.Close(fd)
+	if locked, _ := tryLock(h); !locked {
+		closeHandle(h)
 		return nil, false
 	}
-	return &fileLock{fd: fd}, true
-}
-
-// sameFile reports whether fd is still the file at path.
-func sameFile(fd int, path string) bool {
-	var a, b unix.Stat_t
-	if unix.Fstat(fd, &a) != nil || unix.Lstat(path, &b) != nil {
-		return false
+	if !sameFile(h, path) {
+		unlockClose(h)
+		return nil, false
 	}
-	return a.Dev == b.Dev && a.Ino == b.Ino
+	return &fileLock{h: h}, true
 }

@@ -1,8 +1,11 @@
 // Package cache keeps the credentials that token backends issue on disk, so that the
 // fresh process the kubelet starts for every pull does not mean a cloud call per pull.
 //
-// A Store is one directory, owned by the running user and not writable by anyone else.
-// Each entry is one file named by the SHA-256 of its providers.CacheKey; it holds the
+// A Store is one directory, owned by the running user and not writable by anyone
+// else; its entries are readable and writable by their owner only. On Windows the same
+// holds through access lists: the directory and every file are created with a
+// protected list granting the running user, SYSTEM and Administrators, and one that
+// lets anyone else read or change them is distrusted (see Open). Each entry is one file named by the SHA-256 of its providers.CacheKey; it holds the
 // credentials, their cacheKeyType, when they were fetched and when they expire, and the
 // non-secret names shown by `cache list` (backend, registry, repository, service
 // account). The service account token never enters a key or an entry.
@@ -10,15 +13,23 @@
 // Lifetimes follow providers.FreshUntil: an entry is served as fresh until 10% of its
 // lifetime (at least a minute) before it expires. Past that it is refreshed; when the
 // refresh fails and the entry has not expired yet, it is served once more with a short
-// cacheDuration (StaleCacheDuration, never past its expiry) and a warning. An expired
-// entry is never served.
+// cacheDuration (StaleCacheDuration, ending at least a minute before its expiry, so 0 in
+// its last minute) and a warning. An expired entry is never served.
 //
-// Processes share the directory safely: writes are atomic (temporary file in the same
-// directory, fsync, rename, fsync of the directory), every entry carries a checksum
-// over its content and the key it claims, and a miss takes a per-key flock(2) so that N
-// processes missing the same key make one upstream call between them (when that call
-// fails, the processes that waited for it get its failure rather than trying again
-// one after the other).
+// Processes share the directory safely: writes are atomic (a temporary file in the
+// same directory renamed over the entry, so a reader sees the old entry or the new one,
+// whole), every entry carries a checksum over its content and the key it claims, and a
+// miss takes a per-key lock (flock(2); LockFileEx on Windows) so that N processes
+// missing the same key make one upstream call between them (when that call fails, the processes that waited for it
+// get its failure rather than trying again one after the other).
+//
+// Entries are not durable, on purpose: nothing is fsynced. A cache entry is worth one
+// upstream call, while an fsync of the file and of the directory costs more than the
+// rest of a miss's cache work together (and a cold invocation stores two files, the
+// token and the answer it gave). After a crash or power loss
+// an entry may be missing, old, empty or half written; the checksum tells a damaged
+// file from a good one, so it is ignored and replaced by the next fetch, and an old
+// entry is still a valid one (its own expiry holds).
 //
 // The key follows the cacheKeyType: Global entries are keyed by backend and identity,
 // Registry entries also by registry, Image entries also by repository, and every
@@ -34,8 +45,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/imagecred/image-credential-provider/providers"
 )
 
 // Defaults of Options.
@@ -47,8 +59,20 @@ const (
 )
 
 // StaleCacheDuration is the cacheDuration of an entry served past its freshness
-// because the upstream call failed: short, so the kubelet asks again soon.
+// because the upstream call failed: short, so the kubelet asks again soon. It is
+// shortened so that the kubelet never keeps the entry into the last
+// providers.MinSafetyMargin before its expiry, the margin fresh entries keep too (a pull
+// takes time, and the registry's clock may run ahead of the node's): with a token
+// expiring in 1m30s it is 30s, and within the last minute it is 0, so the kubelet uses
+// the token for the pull at hand, keeps nothing and asks again on the next pull.
 const StaleCacheDuration = time.Minute
+
+// staleCacheDuration is the cacheDuration of a stale entry with left until it expires.
+// providers.Dispatcher applies the same margin to every answer; doing it here too keeps
+// what Fetch returns equal to what the kubelet gets.
+func staleCacheDuration(left time.Duration) time.Duration {
+	return max(0, min(StaleCacheDuration, left-providers.MinSafetyMargin))
+}
 
 // ErrUnsafeDir is wrapped by the error Open returns for a directory it refuses to use
 // (a symlink, writable by group or others, owned by another user, not a directory).
@@ -91,34 +115,34 @@ func (s *Store) debugf(format string, args ...any) {
 // Store is an on-disk token cache; it implements providers.TokenCache.
 type Store struct {
 	dir  string
-	uid  int
+	me   identity // who may own the directory and its entries
 	opts Options
 }
 
 // DefaultDir is the cache directory used when none is configured:
 // $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set (an absolute
-// path), else /var/lib/image-credential-provider/cache for root and
-// image-credential-provider under the user cache directory (~/.cache) for anyone else.
-// XDG_CACHE_HOME comes first so that a drop-in install, which takes the anchor's
-// command line and so has no --cache-dir, can still be pointed elsewhere through the
-// kubelet's env setting for the plugin.
+// path); else, on Linux, /var/lib/image-credential-provider/cache for root and
+// image-credential-provider under the user cache directory (~/.cache) for anyone else;
+// on Windows, %ProgramData%\image-credential-provider\cache for the SYSTEM account (the
+// kubelet's service) and %LOCALAPPDATA%\image-credential-provider for anyone else.
+// XDG_CACHE_HOME comes first so that a drop-in install, which takes the command line
+// of the plugin it replaces and so has no --cache-dir, can still be pointed elsewhere
+// through the kubelet's env setting for the plugin.
 func DefaultDir() (string, error) {
 	if x := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) {
 		return filepath.Join(x, "image-credential-provider"), nil
 	}
-	if os.Geteuid() == 0 {
-		return "/var/lib/image-credential-provider/cache", nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no default token cache directory: %w", err)
-	}
-	return filepath.Join(d, "image-credential-provider"), nil
+	return systemDefaultDir()
 }
 
 // Open returns the Store in dir, creating dir (mode 0700, parents 0755) when it does
 // not exist. It refuses, with an error wrapping ErrUnsafeDir, a dir that is a symlink,
 // not a directory, writable by group or others, or owned by another user.
+//
+// On Windows the same holds with Windows' own means: dir is created with a protected
+// access list granting the running user, SYSTEM and Administrators only (parents
+// inherit theirs), and refused when it is owned by anyone else or its access list lets
+// anyone else read or write it.
 func Open(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("token cache: empty directory name")
@@ -138,13 +162,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{dir: filepath.Clean(dir), uid: os.Geteuid(), opts: opts}
+	me, err := currentIdentity()
+	if err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	s := &Store{dir: filepath.Clean(dir), me: me, opts: opts}
 	fi, err := os.Lstat(s.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(s.dir), 0o755); err != nil {
 			return nil, fmt.Errorf("token cache: creating %s: %w", filepath.Dir(s.dir), err)
 		}
-		if err := os.Mkdir(s.dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := s.mkdirPrivate(s.dir); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("token cache: creating %s: %w", s.dir, err)
 		}
 		fi, err = os.Lstat(s.dir)
@@ -162,21 +190,15 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) checkDir(fi os.FileInfo) error {
-	unsafe := func(why string) error { return fmt.Errorf("%w %s: %s", ErrUnsafeDir, s.dir, why) }
 	switch {
 	case fi.Mode()&os.ModeSymlink != 0:
-		return unsafe("it is a symlink")
+		return s.unsafeDir("it is a symlink")
 	case !fi.IsDir():
-		return unsafe("it is not a directory")
-	case fi.Mode().Perm()&0o022 != 0:
-		return unsafe(fmt.Sprintf("it is writable by group or others (mode %#o)", fi.Mode().Perm()))
+		return s.unsafeDir("it is not a directory")
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return unsafe("cannot tell its owner")
-	}
-	if int(st.Uid) != s.uid {
-		return unsafe(fmt.Sprintf("it is owned by uid %d, not by the running user (uid %d)", st.Uid, s.uid))
-	}
-	return nil
+	return s.checkDirAccess(fi)
+}
+
+func (s *Store) unsafeDir(why string) error {
+	return fmt.Errorf("%w %s: %s", ErrUnsafeDir, s.dir, why)
 }

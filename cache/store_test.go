@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -88,107 +86,6 @@ func (u *upstream) fetch(ctx context.Context) (*providers.Result, error) {
 }
 
 func password(r *providers.Result) string { return r.Auth["gcr.io"].Password }
-
-func TestOpenDirRules(t *testing.T) {
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, dir string) // dir does not exist yet
-		wantErr string                         // "" = accepted
-		unsafe  bool
-	}{
-		{"missing dir and parents are created", func(t *testing.T, dir string) {}, "", false},
-		{"existing 0700", func(t *testing.T, dir string) { mkdir(t, dir, 0o700) }, "", false},
-		{"existing 0755 is not writable by others", func(t *testing.T, dir string) { mkdir(t, dir, 0o755) }, "", false},
-		{"group-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o770) }, "writable by group or others (mode 0770)", true},
-		{"world-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o777) }, "writable by group or others (mode 0777)", true},
-		{"sticky world-writable", func(t *testing.T, dir string) { mkdir(t, dir, 0o1777) }, "writable by group or others", true},
-		{"symlink to a good dir", func(t *testing.T, dir string) {
-			real := dir + ".real"
-			mkdir(t, real, 0o700)
-			if err := os.Symlink(real, dir); err != nil {
-				t.Fatal(err)
-			}
-		}, "is a symlink", true},
-		{"regular file", func(t *testing.T, dir string) {
-			mkdir(t, filepath.Dir(dir), 0o755)
-			if err := os.WriteFile(dir, nil, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, "not a directory", true},
-		{"owned by another user", func(t *testing.T, dir string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown a directory to another user")
-			}
-			mkdir(t, dir, 0o700)
-			if err := os.Chown(dir, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-		}, "owned by uid 65534", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "parent", "cache")
-			tt.setup(t, dir)
-			s, err := Open(dir, Options{})
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Open: %v", err)
-				}
-				fi, err := os.Lstat(s.Dir())
-				if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
-					t.Fatalf("dir %v %v", fi.Mode(), err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), dir) {
-				t.Fatalf("Open: %v, want an error naming %s with %q", err, dir, tt.wantErr)
-			}
-			if errors.Is(err, ErrUnsafeDir) != tt.unsafe {
-				t.Fatalf("errors.Is(%v, ErrUnsafeDir) = %v", err, !tt.unsafe)
-			}
-		})
-	}
-	t.Run("new dir is 0700 whatever the umask", func(t *testing.T) {
-		old := syscall.Umask(0)
-		defer syscall.Umask(old)
-		s, err := Open(filepath.Join(t.TempDir(), "a", "b"), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi, _ := os.Stat(s.Dir()); fi.Mode().Perm() != 0o700 {
-			t.Fatalf("mode %v", fi.Mode())
-		}
-	})
-	if _, err := Open("", Options{}); err == nil {
-		t.Error("Open(\"\") succeeded")
-	}
-}
-
-func mkdir(t *testing.T, dir string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestDefaultDir(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/somewhere/xdg")
-	if d, err := DefaultDir(); err != nil || d != "/somewhere/xdg/image-credential-provider" {
-		t.Errorf("with XDG_CACHE_HOME: %q %v", d, err)
-	}
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("HOME", "/home/someone")
-	want := "/home/someone/.cache/image-credential-provider"
-	if os.Geteuid() == 0 {
-		want = "/var/lib/image-credential-provider/cache"
-	}
-	if d, err := DefaultDir(); err != nil || d != want {
-		t.Errorf("DefaultDir() = %q %v, want %q", d, err, want)
-	}
-}
 
 func TestKeyHash(t *testing.T) {
 	base := providers.CacheKey{Backend: "ecr", Identity: "role=arn:aws:iam::1:role/r", Scope: providers.RegistryPluginCacheKeyType,
@@ -356,9 +253,16 @@ func TestFetchLifetimes(t *testing.T) {
 			{55 * time.Minute, true, 2, "fake-token-1", time.Minute, ""},
 			{0, true, 3, "fake-token-1", time.Minute, ""}, // the next run tries again
 		}},
-		{"stale entry near expiry: never past expiry", time.Hour, 0, []step{
+		{"stale entry near expiry: never kept into its last minute", time.Hour, 0, []step{
 			{0, false, 1, "fake-token-1", -1, ""},
-			{59*time.Minute + 30*time.Second, true, 2, "fake-token-1", 30 * time.Second, ""},
+			{55 * time.Minute, true, 2, "fake-token-1", time.Minute, ""},                                 // 5m left
+			{3 * time.Minute, true, 3, "fake-token-1", time.Minute, ""},                                  // 2m left
+			{time.Second, true, 4, "fake-token-1", 59 * time.Second, ""},                                 // 1m59s left
+			{29 * time.Second, true, 5, "fake-token-1", 30 * time.Second, ""},                            // 1m30s left
+			{29*time.Second + 500*time.Millisecond, true, 6, "fake-token-1", 500 * time.Millisecond, ""}, // 1m0.5s left
+			{500 * time.Millisecond, true, 7, "fake-token-1", 0, ""},                                     // 1m left: used once, not kept
+			{59 * time.Second, true, 8, "fake-token-1", 0, ""},                                           // 1s left
+			{time.Second, true, 9, "", 0, "unreachable"},                                                 // expired
 		}},
 		{"expired entry never served", time.Hour, 0, []step{
 			{0, false, 1, "fake-token-1", -1, ""},
@@ -429,6 +333,81 @@ func TestFetchLifetimes(t *testing.T) {
 	}
 }
 
+// flakyBackend is a Cacheable backend whose token lives an hour and whose upstream
+// fails while down is set.
+type flakyBackend struct {
+	c     *clock
+	down  atomic.Bool
+	calls atomic.Int32
+}
+
+func (b *flakyBackend) Name() string                    { return "gcr" }
+func (b *flakyBackend) Serves(img providers.Image) bool { return img.Host == "gcr.io" }
+func (b *flakyBackend) CacheIdentity(providers.Request) (string, providers.CacheKeyType) {
+	return "node", providers.RegistryPluginCacheKeyType
+}
+func (b *flakyBackend) Credentials(context.Context, providers.Request) (*providers.Result, error) {
+	n := b.calls.Add(1)
+	if b.down.Load() {
+		return nil, errors.New("gcr: registry gcr.io: metadata server unreachable")
+	}
+	return &providers.Result{
+		Auth:         map[string]providers.AuthConfig{"gcr.io": {Username: "oauth2accesstoken", Password: fmt.Sprintf("fake-token-%d", n)}},
+		CacheKeyType: providers.RegistryPluginCacheKeyType,
+		Expiry:       b.c.Now().Add(time.Hour),
+	}, nil
+}
+
+// What the kubelet gets for a stale entry, through the dispatcher as the binary uses
+// it: the token, with cacheDuration 1m, ending a minute before expiry, 0s in the last
+// minute (what the README's token cache section says).
+func TestStaleAnswerCacheDuration(t *testing.T) {
+	tests := []struct {
+		left    time.Duration // until the cached token expires
+		wantDur time.Duration // the answer's cacheDuration; <0: no answer (error)
+	}{
+		{6 * time.Minute, time.Minute}, // the first stale instant
+		{2 * time.Minute, time.Minute},
+		{119 * time.Second, 59 * time.Second},
+		{90 * time.Second, 30 * time.Second},
+		{61 * time.Second, time.Second},
+		{60*time.Second + 999*time.Millisecond, 0}, // the kubelet's durations are whole seconds
+		{time.Minute, 0},
+		{time.Second, 0},
+		{0, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.left.String(), func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			b := &flakyBackend{c: c}
+			d := &providers.Dispatcher{Providers: []providers.Provider{b}, Cache: s, Now: c.Now}
+			req := providers.Request{Image: providers.Image{Host: "gcr.io", Path: "p/app"}}
+			if _, err := d.Resolve(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(time.Hour - tt.left)
+			b.down.Store(true)
+			ans, err := d.Resolve(context.Background(), req)
+			if b.calls.Load() != 2 {
+				t.Fatalf("%d upstream calls, want 2 (the refresh was not tried)", b.calls.Load())
+			}
+			if tt.wantDur < 0 {
+				if err == nil {
+					t.Fatalf("an expired token was served: %+v", ans)
+				}
+				return
+			}
+			if err != nil || ans.Auth["gcr.io"].Password != "fake-token-1" {
+				t.Fatalf("got %+v %v, want the stale token", ans, err)
+			}
+			if ans.CacheDuration != tt.wantDur {
+				t.Fatalf("cacheDuration %v, want %v", ans.CacheDuration, tt.wantDur)
+			}
+		})
+	}
+}
+
 func TestFetchDoesNotStoreExpiredResults(t *testing.T) {
 	c := &clock{t: t0}
 	s := newStore(t, c, Options{})
@@ -467,10 +446,11 @@ func TestServedResultIsACopy(t *testing.T) {
 // Every way an entry file can be damaged or planted: the entry is ignored (one new
 // upstream call), replaced by a good file, and its content is never served.
 func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
-	tests := []struct {
+	type tamperCase = struct {
 		name   string
 		tamper func(t *testing.T, s *Store, path string)
-	}{
+	}
+	tests := []tamperCase{
 		{"byte flipped in the token", func(t *testing.T, s *Store, path string) {
 			editFile(t, path, func(b []byte) []byte {
 				i := strings.Index(string(b), "fake-token-1")
@@ -493,6 +473,9 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 			editFile(t, path, func(b []byte) []byte { return b[:len(b)-1] })
 		}},
 		{"empty", func(t *testing.T, s *Store, path string) { editFile(t, path, func(b []byte) []byte { return nil }) }},
+		{"zeroed, as a crash can leave a file whose data never reached the disk", func(t *testing.T, s *Store, path string) {
+			editFile(t, path, func(b []byte) []byte { return make([]byte, len(b)) })
+		}},
 		{"another key's entry renamed over it", func(t *testing.T, s *Store, path string) {
 			other := &upstream{c: &clock{t: t0}}
 			if _, err := s.Fetch(context.Background(), gkey("eu.gcr.io"), other.fetch); err != nil {
@@ -502,37 +485,15 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"readable by others (0644)", func(t *testing.T, s *Store, path string) { chmod(t, path, 0o644) }},
-		{"writable by group (0620)", func(t *testing.T, s *Store, path string) { chmod(t, path, 0o620) }},
-		{"owned by another user", func(t *testing.T, s *Store, path string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown a file to another user")
-			}
-			if err := os.Chown(path, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"symlink to a good entry", func(t *testing.T, s *Store, path string) {
-			elsewhere := filepath.Join(t.TempDir(), "entry")
-			if err := os.Rename(path, elsewhere); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(elsewhere, path); err != nil {
-				t.Fatal(err)
-			}
-		}},
 		{"a directory", func(t *testing.T, s *Store, path string) {
 			os.Remove(path)
 			if err := os.Mkdir(path, 0o700); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"a fifo (must not block)", func(t *testing.T, s *Store, path string) {
-			os.Remove(path)
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}},
+	}
+	for _, pc := range platformTamperCases() {
+		tests = append(tests, tamperCase{pc.name, pc.tamper})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -552,13 +513,7 @@ func TestTamperedEntriesIgnoredAndReplaced(t *testing.T) {
 			if err != nil || password(r) != "fake-token-2" || u.calls.Load() != 2 {
 				t.Fatalf("after tampering: %v %v, %d calls; want a fresh fetch", r, err, u.calls.Load())
 			}
-			fi, err := os.Lstat(path)
-			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-				t.Fatalf("entry not replaced by a good file: %v %v", fi, err)
-			}
-			if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != os.Geteuid() {
-				t.Fatalf("entry owned by %d", st.Uid)
-			}
+			checkPrivateFile(t, path)
 			if r, _ := s.Fetch(context.Background(), key, u.fetch); password(r) != "fake-token-2" || u.calls.Load() != 2 {
 				t.Fatalf("replacement not served from the cache")
 			}
@@ -573,13 +528,6 @@ func editFile(t *testing.T, path string, f func([]byte) []byte) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, f(b), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func chmod(t *testing.T, path string, mode os.FileMode) {
-	t.Helper()
-	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -709,6 +657,74 @@ func TestRecordedFailureOnlySharedWithWaiters(t *testing.T) {
 	}
 }
 
+// A failure record is shared only with processes that waited while it was made: one
+// dated in the future (the clock was stepped back after a failed fetch) or before the
+// process began to wait is ignored, upstream is called, and the record is replaced
+// (cleared after a success, rewritten with the new time after a failure).
+func TestFailureRecordOutsideTheWaitIsIgnored(t *testing.T) {
+	tests := []struct {
+		name   string
+		at     time.Duration // the record's date, from the wall clock's now
+		stale  bool          // a stale entry is on disk
+		fail   bool          // the new upstream call fails
+		wantPw string        // "" = the new call's error
+	}{
+		{"an hour in the future", time.Hour, false, false, "fake-token-1"},
+		{"seconds in the future", 5 * time.Second, false, false, "fake-token-1"},
+		{"in the future, stale entry", time.Hour, true, false, "fake-token-2"},
+		{"in the future, upstream still failing", time.Hour, false, true, ""},
+		{"an hour old", -time.Hour, false, false, "fake-token-1"},
+		{"older than the longest wait", -(DefaultLockWait + time.Second), false, false, "fake-token-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: t0}
+			s := newStore(t, c, Options{})
+			u := &upstream{c: c}
+			key := gkey("gcr.io")
+			calls := int32(0)
+			if tt.stale {
+				if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
+					t.Fatal(err)
+				}
+				c.Add(55 * time.Minute)
+				calls = 1
+			}
+			lockPath := filepath.Join(s.Dir(), KeyHash(key)+lockSuffix)
+			rec := fmt.Sprintf("%s%d %s\n", failureTag, time.Now().Add(tt.at).UnixNano(), "gcr: registry gcr.io: recorded earlier")
+			if err := os.WriteFile(lockPath, []byte(rec), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fail {
+				u.err = errors.New("gcr: registry gcr.io: failing now")
+			}
+			before := time.Now()
+			r, err := s.Fetch(context.Background(), key, u.fetch)
+			if n := u.calls.Load(); n != calls+1 {
+				t.Fatalf("%d upstream calls, want %d: the record blocked the call (%v %v)", n, calls+1, r, err)
+			}
+			b, _ := os.ReadFile(lockPath)
+			if tt.wantPw == "" {
+				if err == nil || !strings.Contains(err.Error(), "failing now") {
+					t.Fatalf("got %v %v, want the new failure", r, err)
+				}
+				ts, _, _ := strings.Cut(strings.TrimPrefix(string(b), failureTag), " ")
+				ns, perr := strconv.ParseInt(ts, 10, 64)
+				if at := time.Unix(0, ns); perr != nil || at.Before(before) || at.After(time.Now()) || !strings.Contains(string(b), "failing now") {
+					t.Fatalf("lock file %q: the record was not replaced by the new failure", b)
+				}
+				return
+			}
+			if err != nil || password(r) != tt.wantPw {
+				t.Fatalf("got %v %v, want %s", r, err, tt.wantPw)
+			}
+			if len(b) != 0 {
+				t.Fatalf("lock file %q after a success", b)
+			}
+		})
+	}
+}
+
 func TestFailureRecord(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -741,7 +757,7 @@ func TestFailureRecord(t *testing.T) {
 				l.recordFailure(at, errors.New(tt.err))
 			case "\x00":
 			default:
-				unix.Pwrite(l.fd, []byte(tt.content), 0)
+				writeAt(l.h, []byte(tt.content))
 			}
 			gotAt, msg, ok := l.failure()
 			if ok != tt.wantOK || msg != tt.wantMsg {
@@ -769,8 +785,8 @@ func FuzzFailureRecord(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer l.unlock()
-		unix.Ftruncate(l.fd, 0)
-		unix.Pwrite(l.fd, data, 0)
+		truncateFile(l.h)
+		writeAt(l.h, data)
 		at, msg, ok := l.failure()
 		if !ok {
 			return
@@ -878,10 +894,10 @@ func TestLockOnSweptFileIsRetaken(t *testing.T) {
 		t.FailNow()
 	}
 	defer l.unlock()
-	if !sameFile(l.fd, path) {
+	if !sameFile(l.h, path) {
 		t.Fatal("the waiter holds a lock on an unlinked file")
 	}
-	if _, ok := tryLockPath(path); ok {
+	if _, ok := s.tryLockPath(path); ok {
 		t.Fatal("the lock file at the path is not locked")
 	}
 }
@@ -917,7 +933,7 @@ func TestSweep(t *testing.T) {
 	for _, p := range []string{orphanLock, heldLock, oldTmp} {
 		os.Chtimes(p, old, old)
 	}
-	held, ok := tryLockPath(heldLock)
+	held, ok := s.tryLockPath(heldLock)
 	if !ok {
 		t.Fatal("cannot lock")
 	}
@@ -1258,6 +1274,23 @@ func BenchmarkOpenAndHit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFetchMissAndStore is the cache's part of a cold invocation: the entry has
+// expired, so Fetch takes the key's lock, calls upstream (in memory here) and stores
+// the new entry.
+func BenchmarkFetchMissAndStore(b *testing.B) {
+	c := &clock{t: time.Now()}
+	s := newStore(b, c, Options{SweepInterval: 100000 * time.Hour})
+	u := &upstream{c: c}
+	key := gkey("gcr.io")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Add(2 * time.Hour) // the last entry has expired
 		if _, err := s.Fetch(context.Background(), key, u.fetch); err != nil {
 			b.Fatal(err)
 		}

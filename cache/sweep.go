@@ -79,7 +79,7 @@ func (s *Store) sweep(now time.Time, ents []os.DirEntry, kept string) {
 			if _, err := os.Lstat(filepath.Join(s.dir, strings.TrimSuffix(name, lockSuffix))); !errors.Is(err, os.ErrNotExist) {
 				continue
 			}
-			if l, ok := tryLockPath(path); ok {
+			if l, ok := s.tryLockPath(path); ok {
 				os.Remove(path)
 				l.unlock()
 			}

@@ -36,7 +36,6 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -171,11 +170,11 @@ func once(c *command, input []byte, env []string) (time.Duration, int64, error) 
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %v\n%s", c.name, err, stderr.Bytes())
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	rss, ok := peakRSS(cmd.ProcessState)
 	if !ok {
 		return 0, 0, fmt.Errorf("%s: no rusage", c.name)
 	}
-	return wall, ru.Maxrss * 1024, nil // Linux reports KiB
+	return wall, rss, nil
 }
 
 func hasFresh(argv []string) bool {
