@@ -133,7 +133,11 @@ func (e *entry) result(d time.Duration) *providers.Result {
 
 // encode renders e as the bytes of its file.
 func encode(e *entry) ([]byte, error) {
-	body, err := json.Marshal(e)
+	// Times in UTC: formatting a local time reads the zone database, a file read a
+	// cold run need not make.
+	u := *e
+	u.Issued, u.Expiry = e.Issued.UTC(), e.Expiry.UTC()
+	body, err := json.Marshal(&u)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,10 @@ package cache
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -94,30 +96,44 @@ func (s *Store) readFile(path string) ([]byte, int64, error) {
 }
 
 // writeTemp writes data to a new file in the store's directory, mode 0600, named
-// prefix followed by a random suffix, and returns its path.
+// prefix followed by a random suffix, and returns its path. Raw system calls, as for
+// reading: an *os.File would try to register the file with the runtime's poller,
+// and a cold run writes two such files.
 func (s *Store) writeTemp(prefix string, data []byte) (string, error) {
-	f, err := os.CreateTemp(s.dir, prefix+"*") // mode 0600
-	if err != nil {
-		return "", err
+	for try := 0; ; try++ {
+		tmp := filepath.Join(s.dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err == unix.EEXIST && try < 100 {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "open", Path: tmp, Err: err}
+		}
+		err = writeClose(fd, data)
+		if err != nil {
+			os.Remove(tmp)
+			return "", &os.PathError{Op: "write", Path: tmp, Err: err}
+		}
+		return tmp, nil
 	}
-	tmp := f.Name()
-	if err := writeClose(f, data); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return tmp, nil
 }
 
-func writeClose(f *os.File, data []byte) error {
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
+// writeClose makes fd 0600 whatever the umask, writes data to it and closes it.
+func writeClose(fd int, data []byte) error {
+	err := unix.Fchmod(fd, 0o600)
+	for err == nil && len(data) > 0 {
+		var n int
+		n, err = unix.Write(fd, data)
+		if err == unix.EINTR {
+			err = nil
+			continue
+		}
+		data = data[n:]
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
 // replaceFile renames from over to.

@@ -14,25 +14,35 @@ import (
 const leftoverAge = time.Minute
 
 // maybeSweep runs after every store (kept is the entry just stored). It lists the
-// directory (names and sizes, no contents) and sweeps every entry when there are more
-// than MaxEntries, they weigh more than MaxBytes, or the last sweep, recorded in the
-// mtime of a marker file, is older than SweepInterval. Hits never sweep.
+// directory's names and sweeps every entry when there are more than MaxEntries, they
+// may weigh more than MaxBytes (sizes are looked at only when the entries could add up
+// to that: each is at most maxEntrySize), or the last sweep, recorded in the mtime of a
+// marker file, is older than SweepInterval. Hits never sweep.
 func (s *Store) maybeSweep(now time.Time, kept string) error {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
 	}
-	n, size := 0, int64(0)
+	n := 0
 	for _, de := range ents {
 		if isKeyHash(de.Name()) {
 			n++
-			if fi, err := de.Info(); err == nil {
-				size += fi.Size()
-			}
 		}
 	}
+	over := n > s.opts.MaxEntries
+	if !over && int64(n)*maxEntrySize > s.opts.MaxBytes {
+		var size int64
+		for _, de := range ents {
+			if isKeyHash(de.Name()) {
+				if fi, err := de.Info(); err == nil {
+					size += fi.Size()
+				}
+			}
+		}
+		over = size > s.opts.MaxBytes
+	}
 	marker := filepath.Join(s.dir, sweepMarker)
-	if n <= s.opts.MaxEntries && size <= s.opts.MaxBytes {
+	if !over {
 		if fi, err := os.Lstat(marker); err == nil {
 			if age := now.Sub(fi.ModTime()); age >= 0 && age < s.opts.SweepInterval {
 				return nil
