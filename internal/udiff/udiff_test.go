@@ -91,7 +91,7 @@ func apply(t *testing.T, old, diff string) string {
 }
 
 // Random edits: the diff turns the old text into the new one, and GNU diff -u, when
-// installed, writes the same number of changed lines.
+// installed, writes the same number of changed lines (on the first 20: exec is slow).
 func TestDiffApplies(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	words := []string{"a", "b", "c", "d", "e"}
@@ -120,7 +120,7 @@ func TestDiffApplies(t *testing.T) {
 		if got := apply(t, old, d); got != new {
 			t.Fatalf("applying\n%s\nto %q gives %q, want %q", d, old, got, new)
 		}
-		if gnu != "" {
+		if gnu != "" && n < 20 {
 			po, pn := filepath.Join(dir, "o"), filepath.Join(dir, "n")
 			os.WriteFile(po, []byte(old), 0o644)
 			os.WriteFile(pn, []byte(new), 0o644)
