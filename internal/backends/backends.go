@@ -255,3 +255,22 @@ func ServiceAccountAnnotations(enabled []string) []string {
 	}
 	return out
 }
+
+// Describe says in a few words which hosts backend name serves under cfg, for a comment
+// above its patterns.
+func Describe(name string, cfg *config.Config) string {
+	switch name {
+	case dockercfg.Name:
+		if len(cfg.Static.Files) > 0 {
+			return "static: the registries of " + strings.Join(cfg.Static.Files, ", ")
+		}
+		return "static: the registries of the node's docker config file (the kubelet's search)"
+	case ecr.Name:
+		return "ecr: Amazon ECR in every partition and host family (FIPS, dual-stack), and ECR Public"
+	case gcr.Name:
+		return "gcr: Google Container Registry and Artifact Registry (regional and docker.<region>.rep.pkg.dev)"
+	case acr.Name:
+		return "acr: Azure Container Registry login servers and geo-replicas, on the default port and :443"
+	}
+	return name
+}
