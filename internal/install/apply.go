@@ -57,9 +57,9 @@ func (p *plan) apply(w io.Writer) error {
 	case written == 0:
 		fmt.Fprintf(w, "nothing to change: all %d files are already installed\n", unchanged)
 	case o.DryRun:
-		fmt.Fprintf(w, "dry run: %d files would be written, %d are unchanged; nothing was written\n", written, unchanged)
+		fmt.Fprintf(w, "dry run: %s would be written, %d unchanged; nothing was written\n", files(written), unchanged)
 	default:
-		fmt.Fprintf(w, "installed: %d files written, %d unchanged\n", written, unchanged)
+		fmt.Fprintf(w, "installed: %s written, %d unchanged\n", files(written), unchanged)
 	}
 	p.reportKubelet(w, kubeletConfigChanged, binariesChanged)
 	return nil
@@ -168,4 +168,11 @@ func (c *change) write() error {
 	}
 	defer f.Close()
 	return writeFile(c.local, f, c.perm)
+}
+
+func files(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
 }
