@@ -17,7 +17,7 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%d ok, %d warnings, %d failed\n", r.count(OK), r.count(Warn), r.count(Fail))
+	fmt.Fprintf(w, "%d ok, %s, %d failed\n", r.count(OK), plural(r.count(Warn), "warning"), r.count(Fail))
 }
 
 func writeFinding(w io.Writer, f Finding) {
