@@ -118,7 +118,9 @@ func (n *node) check(t *testing.T, args ...string) (report, testbin.Result) {
 	return r, res
 }
 
-func (n *node) flags() []string { return []string{"--kubelet-config", n.kubeletConfig, "--bin-dir", n.bin} }
+func (n *node) flags() []string {
+	return []string{"--kubelet-config", n.kubeletConfig, "--bin-dir", n.bin}
+}
 
 // find returns the findings of step whose text contains s.
 func (r report) find(step, s string) []check.Finding {
@@ -262,7 +264,9 @@ func TestDefects(t *testing.T) {
 			})
 		}, nil, check.Warn, check.StepMatch, "ecr serves *.dkr.ecr.*.amazonaws.com, and the matchImages patterns reach only part of it"},
 		{"a pattern no backend serves", func(t *testing.T, n *node) {
-			n.edit(t, func(c *kubeletconfig.Config) { c.Providers[0].MatchImages = append(c.Providers[0].MatchImages, "quay.io") })
+			n.edit(t, func(c *kubeletconfig.Config) {
+				c.Providers[0].MatchImages = append(c.Providers[0].MatchImages, "quay.io")
+			})
 		}, nil, check.Warn, check.StepMatch, `"quay.io": no enabled backend serves these hosts`},
 		{"another provider before ours", func(t *testing.T, n *node) {
 			script := filepath.Join(n.bin, "ecr-credential-provider")
