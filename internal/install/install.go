@@ -478,7 +478,9 @@ func (p *plan) validation() kubeletconfig.Options {
 func (p *plan) notesFor(c *kubeletconfig.Config) *kubeletconfig.Notes {
 	n := &kubeletconfig.Notes{
 		Header: []string{
-			"The kubelet's image credential providers (--image-credential-provider-config).",
+			"The kubelet's image credential providers; the kubelet runs with",
+			"  --" + kubeletproc.ConfigFlag + "=" + p.o.KubeletConfig,
+			"  --" + kubeletproc.BinDirFlag + "=" + p.o.BinDir,
 			fmt.Sprintf("The entry %s is written by `%s install`", p.o.Name, binaries.FrontEnd),
 			"from the plugin's configuration: run it again rather than editing the entry.",
 		},
