@@ -311,4 +311,3 @@ func show(files map[string]string) string {
 	}
 	return b.String()
 }
-
