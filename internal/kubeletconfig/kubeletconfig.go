@@ -83,35 +83,6 @@ type TokenAttributes struct {
 	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
 }
 
-// legacyConfig is a CredentialProviderConfig of v1beta1 or v1alpha1, which have no
-// tokenAttributes.
-type legacyConfig struct {
-	APIVersion string           `json:"apiVersion,omitempty"`
-	Kind       string           `json:"kind,omitempty"`
-	Providers  []legacyProvider `json:"providers"`
-}
-
-type legacyProvider struct {
-	Name                 string             `json:"name"`
-	MatchImages          []string           `json:"matchImages"`
-	DefaultCacheDuration *duration.Duration `json:"defaultCacheDuration"`
-	APIVersion           string             `json:"apiVersion"`
-	Args                 []string           `json:"args,omitempty"`
-	Env                  []EnvVar           `json:"env,omitempty"`
-}
-
-func (l *legacyConfig) config() *Config {
-	c := &Config{APIVersion: l.APIVersion, Kind: l.Kind}
-	if l.Providers != nil {
-		c.Providers = make([]Provider, len(l.Providers))
-	}
-	for i, p := range l.Providers {
-		c.Providers[i] = Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration,
-			APIVersion: p.APIVersion, Args: p.Args, Env: p.Env}
-	}
-	return c
-}
-
 // Provider returns the provider called name, or nil.
 func (c *Config) Provider(name string) *Provider {
 	for i := range c.Providers {

@@ -314,9 +314,7 @@ func TestTypesMirrorTheKubelet(t *testing.T) {
 		{TokenAttributes{}, kubeletv1.ServiceAccountTokenAttributes{}},
 		{wireV1{}, kubeletv1.CredentialProviderConfig{}},
 		{wireV1Prov{}, kubeletv1.CredentialProvider{}},
-		{legacyConfig{}, kubeletv1alpha1.CredentialProviderConfig{}},
 		{wireLegacy{}, kubeletv1alpha1.CredentialProviderConfig{}},
-		{legacyProvider{}, kubeletv1alpha1.CredentialProvider{}},
 		{wireLegacyProv{}, kubeletv1alpha1.CredentialProvider{}},
 		{EnvVar{}, kubeletv1alpha1.ExecEnvVar{}},
 	}
