@@ -274,3 +274,54 @@ func Describe(name string, cfg *config.Config) string {
 	}
 	return name
 }
+
+// exampleLabels stand in for a '*' of a pattern when looking for a host it reaches that
+// a backend serves: account ids, regions of every partition, names.
+var exampleLabels = [...]string{"123456789012", "us-east-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1",
+	"us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1", "eusc-de-east-1", "europe-west1", "europe-west1-docker",
+	"myregistry", "westeurope", "example"}
+
+// ExampleHost returns a host[:port] (with the pattern's path, if any) that pattern
+// reaches and h serves, trying well-known values in each label that is '*'; "" when
+// none is found (a label with another glob, or no such host).
+func ExampleHost(pattern string, h providers.Hosts) string {
+	rest, path, _ := strings.Cut(pattern, "/")
+	host, port := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		host, port = rest[:i], rest[i:]
+	}
+	labels := strings.Split(host, ".")
+	var stars []int
+	for i, l := range labels {
+		switch {
+		case l == "*":
+			stars = append(stars, i)
+		case strings.ContainsAny(l, `*?[\`):
+			return ""
+		}
+	}
+	if len(stars) > 3 {
+		return ""
+	}
+	var try func(k int) string
+	try = func(k int) string {
+		if k == len(stars) {
+			hp := strings.Join(labels, ".") + port
+			if !h.Serves(providers.Image{Host: hp, Path: "app"}) {
+				return ""
+			}
+			if path != "" {
+				return hp + "/" + path
+			}
+			return hp
+		}
+		for _, v := range exampleLabels {
+			labels[stars[k]] = v
+			if s := try(k + 1); s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	return try(0)
+}

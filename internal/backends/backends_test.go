@@ -206,3 +206,28 @@ func TestServiceAccountAnnotations(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// Every pattern of every backend has an example host that the backend serves.
+func TestExampleHost(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "etc/docker.json"), `{"auths":{"registry.example":{"auth":"dTpw"},"*.wild.example":{"auth":"dTpw"},"localhost:5000/team":{"auth":"dTpw"}}}`)
+	cfg := &config.Config{Static: dockercfg.Config{Files: []string{"/etc/docker.json"}}}
+	p, err := MatchImages(cfg, Node{Root: root, Home: "/x", Cwd: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range p.Backends {
+		for _, pat := range p.Of[b] {
+			h := ExampleHost(pat, p.Hosts[b])
+			if h == "" || !hoststest.Reaches([]string{pat}, h) {
+				t.Errorf("%s %q: example %q", b, pat, h)
+			}
+		}
+	}
+	if got := ExampleHost("*.dkr.ecr-fips.*.amazonaws.com", p.Hosts["ecr"]); got != "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com" {
+		t.Errorf("ECR FIPS example %q", got)
+	}
+	if got := ExampleHost("a*.example", p.Hosts["static"]); got != "" {
+		t.Errorf("a partial glob: %q", got)
+	}
+}

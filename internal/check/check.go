@@ -216,13 +216,15 @@ func (c *run) readConfig() {
 	var errs kubeletconfig.Errors
 	if err != nil {
 		errors.As(err, &errs)
+	} else {
+		// Validated once every file decodes: the kubelet stops at the first that does not.
+		errs = kubeletconfig.Validate(set, c.validation())
 	}
-	errs = append(errs, kubeletconfig.Validate(set, c.validation())...)
 	for _, e := range errs {
 		c.add(Fail, StepConfig, e.File, "%s", strings.TrimPrefix(e.Error(), e.File+": "))
 	}
 	if len(errs) > 0 {
-		c.add(Fail, StepConfig, c.r.KubeletConfig, "the kubelet refuses this configuration (%d errors above): it fails to start", len(errs))
+		c.add(Fail, StepConfig, c.r.KubeletConfig, "the kubelet refuses this configuration (%s above): it fails to start", plural(len(errs), "error"))
 		return
 	}
 	var names []string

@@ -15,6 +15,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/imagecred/image-credential-provider/dockercfg"
+	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/imageref"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/providers"
@@ -92,16 +93,16 @@ func (c *run) representatives() []string {
 			continue
 		}
 		for _, b := range o.patterns.Backends {
-			fams := o.patterns.Of[b]
+			// A host the patterns name, else one they reach.
 			pick := ""
-			for _, f := range fams {
-				if !strings.ContainsAny(f, "*?[:") {
-					pick = strings.TrimSuffix(f, "/") + "/app"
-					break
+			for _, literal := range []bool{true, false} {
+				for _, f := range o.patterns.Of[b] {
+					if pick == "" && literal != strings.Contains(f, "*") {
+						if h := backends.ExampleHost(f, o.patterns.Hosts[b]); h != "" {
+							pick = h + "/app"
+						}
+					}
 				}
-			}
-			if pick == "" && len(fams) > 0 {
-				pick = example(fams[0])
 			}
 			if pick != "" && !slices.Contains(out, pick) {
 				out = append(out, pick)

@@ -53,7 +53,7 @@ func (c *run) checkOurs() {
 		c.add(OK, StepPlugin, p.Name, "%s; %s; backends %s", v, where, strings.Join(pats.Backends, ", "))
 		c.lint(o)
 	}
-	if len(c.ours) == 0 {
+	if len(c.ours) == 0 && len(c.set.Providers()) > 0 {
 		c.add(Warn, StepPlugin, "", "no provider runs %s (a provider is recognised by its binary's `version`)", binaries.FrontEnd)
 	}
 }
@@ -108,7 +108,7 @@ func (c *run) lint(o *ours) {
 				how = "the matchImages patterns reach only part of it: the kubelet runs the plugin for those images only"
 			}
 			f := c.add(Warn, StepMatch, name, "%s serves %s, and %s", b, fam, how)
-			if e := example(fam); e != "" {
+			if e := backends.ExampleHost(fam, pats.Hosts[b]); e != "" {
 				f.Details = append(f.Details, "e.g. "+e)
 			}
 		}

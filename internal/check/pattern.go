@@ -87,32 +87,3 @@ func overlaps(q, p string) bool {
 	}
 	return true
 }
-
-// example is an image a pattern sends to a plugin: each glob in a label replaced by
-// letters, "/app" after the pattern's path.
-func example(p string) string {
-	pp, ok := parsePattern(p)
-	if !ok {
-		return ""
-	}
-	labels := make([]string, len(pp.labels))
-	for i, l := range pp.labels {
-		switch {
-		case matchesAll(l):
-			labels[i] = "example"
-		case literal(l):
-			labels[i] = l
-		default:
-			r := strings.NewReplacer("*", "x", "?", "x")
-			labels[i] = r.Replace(l)
-			if strings.ContainsAny(labels[i], `[\`) {
-				return ""
-			}
-		}
-	}
-	host := strings.Join(labels, ".")
-	if pp.port != "" {
-		host += ":" + pp.port
-	}
-	return host + strings.TrimSuffix(pp.path, "/") + "/app"
-}

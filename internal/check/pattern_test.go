@@ -42,19 +42,6 @@ func TestCoversAndOverlaps(t *testing.T) {
 	}
 }
 
-// An example of a pattern is an image the kubelet sends to a plugin by that pattern.
-func TestExample(t *testing.T) {
-	for _, p := range []string{"*.dkr.ecr.*.amazonaws.com", "docker.*.rep.pkg.dev", "*.*.geo.azurecr.io:443", "registry.example/team", "a?c.*-x.io", "gcr.io"} {
-		e := example(p)
-		if e == "" || !match.Match(p, e) {
-			t.Errorf("example(%q) = %q, which it does not match", p, e)
-		}
-	}
-	if e := example("[a].io"); e != "" {
-		t.Errorf("example of a class: %q", e)
-	}
-}
-
 // covers and overlaps agree with the kubelet's matcher on generated patterns and
 // images: what q covers, q matches wherever p does; what does not overlap, no image
 // matches both.

@@ -18,7 +18,6 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/binaries"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/install"
-	"github.com/imagecred/image-credential-provider/providers"
 )
 
 const envImages = "KUBELETCONFIGDIFF_IMAGES"
@@ -97,51 +96,6 @@ func installed(t *testing.T) []tcase {
 	return out
 }
 
-// labelValues stand in for a '*' of a pattern when looking for a host a backend serves.
-var labelValues = []string{"123456789012", "us-east-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1",
-	"eu-isoe-west-1", "us-isof-south-1", "eusc-de-east-1", "europe-west1", "europe-west1-docker", "myacr", "westeurope", "sub"}
-
-// servedExample is a host that pattern reaches and some backend of pats serves, found by
-// putting values in its '*' labels; "" when there is none.
-func servedExample(pattern string, pats *backends.Patterns) string {
-	host, port, _ := strings.Cut(pattern, ":")
-	if port != "" {
-		port = ":" + port
-	}
-	host, path, _ := strings.Cut(host, "/")
-	labels := strings.Split(host, ".")
-	var stars []int
-	for i, l := range labels {
-		if l == "*" {
-			stars = append(stars, i)
-		}
-	}
-	var try func(k int) string
-	try = func(k int) string {
-		if k == len(stars) {
-			h := strings.Join(labels, ".") + port
-			for _, b := range pats.Backends {
-				if pats.Hosts[b].Serves(providers.Image{Host: h, Path: "app"}) {
-					if path != "" {
-						return h + "/" + path
-					}
-					return h
-				}
-			}
-			return ""
-		}
-		for _, v := range labelValues {
-			labels[stars[k]] = v
-			if h := try(k + 1); h != "" {
-				return h
-			}
-		}
-		labels[stars[k]] = "*"
-		return ""
-	}
-	return try(0)
-}
-
 // What install writes is loaded by the kubelet's own code, and for every pattern of
 // every backend a host that backend serves is sent to the plugin by the kubelet's own
 // matching; images nobody serves are not.
@@ -156,7 +110,7 @@ func TestInstalledConfigRoutesEveryFamily(t *testing.T) {
 	var images []string
 	for _, b := range pats.Backends {
 		for _, p := range pats.Of[b] {
-			h := servedExample(p, pats)
+			h := backends.ExampleHost(p, pats.Hosts[b])
 			if h == "" {
 				t.Errorf("%s pattern %q: no host of it is served", b, p)
 				continue
