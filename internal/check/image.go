@@ -367,8 +367,12 @@ type answer struct {
 func decodeResponse(data []byte, apiVersion string) (*answer, error) {
 	var r response
 	strict, err := kjson.UnmarshalStrict(data, &r, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
-	if err != nil {
-		return nil, fmt.Errorf("not one JSON CredentialProviderResponse: %v", err)
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typ):
+		return nil, fmt.Errorf("field %s holds a JSON %s, which the kubelet does not decode there", typ.Field, typ.Value)
+	case err != nil:
+		return nil, fmt.Errorf("not one JSON CredentialProviderResponse: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if len(strict) > 0 {
 		return nil, fmt.Errorf("not decoded strictly: %v", strict[0])
