@@ -89,6 +89,19 @@ if selected static/keyring-differential; then
   fi
 fi
 
+say "== kubelet config: install and check read and validate it as the kubelet does; what install writes is loaded and routed by the kubelet's code"
+if selected config/differential; then
+  t=$(now)
+  if (cd test/harness && timeout 300 go test -count=1 -v ./kubeletconfigdiff) >"$WORK/kubeletconfigdiff.txt" 2>&1 \
+      && grep -q '^kubeletconfigdiff: .* 0 disagreements' "$WORK/kubeletconfigdiff.txt" \
+      && grep -q '^kubeletconfigdiff: the installed config sends \([0-9]*\) of \1 served images' "$WORK/kubeletconfigdiff.txt"; then
+    pass config/differential "$(elapsed "$t")" "$(grep '^kubeletconfigdiff:' "$WORK/kubeletconfigdiff.txt" | sed 's/^kubeletconfigdiff: //' | paste -sd ';' -)"
+  else
+    fail config/differential "$(elapsed "$t")"
+    grep -v '^=== RUN' "$WORK/kubeletconfigdiff.txt" | sed 's/^/      /' | tail -30
+  fi
+fi
+
 say "== harness self-tests (its own module: not part of the main module's go test ./...)"
 if selected harness/self-tests; then
   t=$(now)

@@ -63,12 +63,13 @@ func TestKubeletConfigExamples(t *testing.T) {
 		"myacr.azurecr.cn/app",
 		"my-registry.example/images/app",
 		"sub.my-registry.example/app",
+		"docker.io/library/nginx", // the example config.json has Docker Hub credentials
 	} {
 		if !matched(node, image) {
 			t.Errorf("node example: the kubelet would not ask the plugin for %s", image)
 		}
 	}
-	for _, image := range []string{"docker.io/library/nginx", "quay.io/org/app", "myacr.azurecr.io.example/app"} {
+	for _, image := range []string{"quay.io/org/app", "myacr.azurecr.io.example/app", "registry.example/app"} {
 		if matched(node, image) {
 			t.Errorf("node example: %s would be sent to the plugin", image)
 		}

@@ -77,6 +77,15 @@ func parse(s string) (location, bool) {
 	return location{labels: strings.Split(host, "."), port: port, path: u.Path}, true
 }
 
+// CheckPattern reports whether the kubelet accepts pattern as a matchImages entry of
+// its CredentialProviderConfig: it parses it as it parses every key and image
+// ("https://" prepended, net/url.Parse) and refuses it when that fails. An accepted
+// pattern may still match nothing (see Match).
+func CheckPattern(pattern string) error {
+	_, err := url.Parse("https://" + pattern)
+	return err
+}
+
 // Match reports whether the kubelet would consider credentials stored under pattern
 // (a normalized key) for image (host[:port]/path, as the kubelet sends it). It is the
 // kubelet's URLsMatchStr with any error counted as no match.

@@ -425,3 +425,25 @@ func FuzzNormalizeKey(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckPattern(t *testing.T) {
+	tests := []struct {
+		pattern string
+		ok      bool
+	}{
+		{"*.dkr.ecr.*.amazonaws.com", true},
+		{"registry.example:5000", true},
+		{"registry.example/team", true},
+		{"", true}, // the kubelet parses "https://" without complaint
+		{"registry.example:port", false},
+		{"registry.example:*", false},
+		{"reg example.com", false},
+		{"[a-z].example", false},
+		{"%zz.example", false},
+	}
+	for _, tt := range tests {
+		if err := CheckPattern(tt.pattern); (err == nil) != tt.ok {
+			t.Errorf("CheckPattern(%q) = %v, want ok %v", tt.pattern, err, tt.ok)
+		}
+	}
+}

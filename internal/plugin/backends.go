@@ -3,56 +3,20 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/dockercfg"
-	"github.com/imagecred/image-credential-provider/ecr"
-	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
-// backendNames lists every backend in the default order of precedence.
-var backendNames = [...]string{dockercfg.Name, ecr.Name, gcr.Name, acr.Name}
-
 // enabledBackends is the configured list of backends, checked, or every backend.
-func enabledBackends(cfg *config.Config) ([]string, error) {
-	names := cfg.Backends
-	if len(names) == 0 {
-		return backendNames[:], nil
-	}
-	seen := map[string]bool{}
-	for _, name := range names {
-		known := false
-		for _, b := range backendNames {
-			known = known || b == name
-		}
-		if !known {
-			return nil, fmt.Errorf("unknown backend %q: want some of %s", name, strings.Join(backendNames[:], ","))
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("backend %q listed twice", name)
-		}
-		seen[name] = true
-	}
-	return names, nil
-}
+func enabledBackends(cfg *config.Config) ([]string, error) { return backends.Enabled(cfg) }
 
 // hostsOf builds the light view of backend name: which hosts it serves under cfg,
 // without its SDK. The static backend is light as a whole: its view is the backend.
 func hostsOf(name string, cfg *config.Config) (providers.Hosts, error) {
-	switch name {
-	case dockercfg.Name:
-		return dockercfg.New(cfg.Static)
-	case ecr.Name:
-		return ecr.NewHosts(cfg.ECR)
-	case gcr.Name:
-		return gcr.NewHosts(cfg.GCR)
-	case acr.Name:
-		return acr.NewHosts(cfg.ACR)
-	}
-	return nil, fmt.Errorf("unknown backend %q", name)
+	return backends.Hosts(name, cfg, backends.Node{})
 }
 
 // plan is what one request needs: the enabled backends, in order, with the light view
@@ -123,12 +87,7 @@ func (b Binary) providers(cfg *config.Config, p *plan) ([]providers.Provider, er
 }
 
 // prefixed puts the backend's name in front of err unless it is already there.
-func prefixed(name string, err error) error {
-	if strings.HasPrefix(err.Error(), name+":") {
-		return err
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
+func prefixed(name string, err error) error { return backends.Prefixed(name, err) }
 
 // idle is an enabled backend that does not serve the image at hand.
 type idle string

@@ -52,6 +52,10 @@ Usage:
                                                     CredentialProviderResponse on stdout
   image-credential-provider get IMAGE [flags]       show the credentials the kubelet would get
   image-credential-provider cache list|purge        show or empty the on-disk token cache
+  image-credential-provider install [flags]         put the plugin on this node and into the kubelet's
+                                                    config (see install --help)
+  image-credential-provider check [flags] [IMAGE...]  what will the kubelet do on this node?
+                                                    (see check --help)
   image-credential-provider version                 print the version
 
 Examples:
@@ -109,24 +113,18 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 	if backend, ok := binaries.DropIn(prog); ok {
 		return b.runDropIn(prog, backend, args, stdin, stdout)
 	}
+	if len(args) > 0 && (args[0] == "install" || args[0] == "check") {
+		if !b.Commands {
+			return b.handOverCommand(prog, args)
+		}
+		return b.nodeCommand(args[0], args[1:], stdout)
+	}
 	cfg, err := config.FromArgs(args)
 	if err != nil {
 		return err
 	}
 	opts := &options{cfg: cfg, args: args, cache: &lazyCache{cfg: cfg}}
-	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.String("config", cfg.Path, "YAML config file (kind "+config.Kind+"); flags override it")
-	fs.StringVar(&opts.output, "o", "table", "get: output format, table or json (the exact kubelet response)")
-	fs.BoolVar(&opts.showSecrets, "show-secrets", false, "get: print passwords instead of masking them")
-	cfg.AddFlags(fs)
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} { // klog's file-output flags are of no use to a plugin
-		f := klogFlags.Lookup(name)
-		fs.Var(f.Value, f.Name, f.Usage)
-	}
+	fs := newFlags(prog, opts)
 
 	pos, err := cliargs.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -160,8 +158,28 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 		}
 		return cacheCmd(opts, pos[1], stdout)
 	default:
-		return fmt.Errorf("unknown command %q: want get, cache, version, or no command for kubelet mode (see --help)", pos[0])
+		return fmt.Errorf("unknown command %q: want get, cache, check, install, version, or no command for kubelet mode (see --help)", pos[0])
 	}
+}
+
+// newFlags binds the plugin's flags to opts (whose configuration was loaded from the
+// --config file, so that flags override it).
+func newFlags(prog string, opts *options) *flag.FlagSet {
+	cfg := opts.cfg
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.String("config", cfg.Path, "YAML config file (kind "+config.Kind+"); flags override it")
+	fs.StringVar(&opts.output, "o", "table", "get: output format, table or json (the exact kubelet response)")
+	fs.BoolVar(&opts.showSecrets, "show-secrets", false, "get: print passwords instead of masking them")
+	cfg.AddFlags(fs)
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for _, name := range []string{"v", "vmodule"} { // klog's file-output flags are of no use to a plugin
+		f := klogFlags.Lookup(name)
+		fs.Var(f.Value, f.Name, f.Usage)
+	}
+	return fs
 }
 
 func printHelp(fs *flag.FlagSet, stdout io.Writer) error {
