@@ -14,7 +14,7 @@ import (
 )
 
 // backendNames lists every backend in the default order of precedence.
-var backendNames = [...]string{dockercfg.Name, ecr.Name, gcr.Name, acr.Name}
+var backendNames = config.BackendNames
 
 // enabledBackends is the configured list of backends, checked, or every backend.
 func enabledBackends(cfg *config.Config) ([]string, error) {
