@@ -421,11 +421,13 @@ func tokenWithin(ctx context.Context, ts oauth2.TokenSource) (*oauth2.Token, err
 }
 
 // apiContext returns ctx carrying an HTTP client for the oauth2 libraries, bounded by
-// ctx's deadline.
+// ctx's deadline. The client's own bound is a little later than the deadline, so that
+// the deadline (which tokenWithin reports as a time-out) is what ends a slow call,
+// also for libraries that do not pass ctx to their requests.
 func (p *Provider) apiContext(ctx context.Context) context.Context {
 	hc := &http.Client{Transport: p.api}
 	if d, ok := ctx.Deadline(); ok {
-		hc.Timeout = time.Until(d)
+		hc.Timeout = time.Until(d) + 100*time.Millisecond
 	}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }

@@ -79,7 +79,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			}
 			log.info(summaryLevel, "Request answered", "image", capped(r.image),
 				"outcome", fmt.Sprintf("%d key(s), cacheKeyType %s, cacheDuration %s", r.keys, r.keyType, r.duration),
-				"duration", time.Since(start).Round(time.Millisecond).String(), "answeredBy", prog+" (recorded answer)")
+				"duration", time.Since(start).Round(10*time.Microsecond).String(), "answeredBy", prog+" (recorded answer)")
 			return 0
 		}
 		why = r.why

@@ -79,7 +79,7 @@ func (s *summary) done(err error) {
 	} else if s.ans != nil {
 		kv = append(kv, "outcome", outcome(s.ans))
 	}
-	kv = append(kv, "duration", time.Since(s.start).Round(time.Millisecond).String())
+	kv = append(kv, "duration", time.Since(s.start).Round(10*time.Microsecond).String())
 	by := s.binary
 	if _, dropIn := binaries.DropIn(s.prog); dropIn {
 		by += " (as " + s.prog + ")"

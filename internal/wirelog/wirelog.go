@@ -64,7 +64,7 @@ func logCall(backend, operation string, req *http.Request, resp *http.Response, 
 	} else if resp != nil {
 		kv = append(kv, "status", resp.StatusCode)
 	}
-	kv = append(kv, "duration", d.Round(time.Millisecond).String())
+	kv = append(kv, "duration", d.Round(10*time.Microsecond).String())
 	if klog.V(loglevel.Wire).Enabled() {
 		kv = append(kv, "request", shape(req.Header, req.ContentLength))
 		if resp != nil {
