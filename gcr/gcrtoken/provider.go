@@ -97,6 +97,8 @@ func New(cfg gcr.Config, opts ...Option) (*Provider, error) {
 		p.api = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	p.api = wirelog.Transport(gcr.Name, p.api)
+	// The metadata library is given no logger (it logs nothing then): its debug lines
+	// carry response bodies, access tokens among them. wirelog logs its calls instead.
 	p.mdsClient = &http.Client{
 		Transport: wirelog.Transport(gcr.Name, &http.Transport{
 			Proxy:                 nil, // the metadata server is link-local: never via a proxy
