@@ -5,6 +5,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 )
 
 func TestParseDropIn(t *testing.T) {
@@ -29,7 +31,7 @@ func TestParseDropIn(t *testing.T) {
 		{"flag without value", []string{"a.json", "--registry-mirror"}, Config{}, 0, "needs a value"},
 		{"bad verbosity", []string{"a.json", "-v", "loud"}, Config{}, 0, "verbosity"},
 		{"identity bindings", []string{"a.json", "--ib-sni-name", "x"}, Config{}, 0, "identity bindings are not supported"},
-		{"unknown flag", []string{"a.json", "--frobnicate"}, Config{}, 0, "unknown flag --frobnicate"},
+		{"unknown flag", []string{"a.json", "--frobnicate"}, Config{}, 0, `unknown flag "--frobnicate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +56,9 @@ func TestParseDropIn(t *testing.T) {
 	}
 	if _, err := DropInConfig([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
+	}
+	if _, err := DropInConfig([]string{"/azure.json", "--version"}); !errors.Is(err, cliargs.ErrVersion) {
+		t.Fatalf("--version: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package dockercfg
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
@@ -137,7 +139,7 @@ func parsePartial(path string, data []byte) (*File, error) {
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, errors.New(describeJSONError(err, "a JSON object"))
+		return nil, errors.New(describeFileError(data, err))
 	}
 	for k := range top {
 		for _, known := range configJSONKeys {
@@ -208,7 +210,7 @@ func parseConfigJSON(path string, data []byte) (*File, error) {
 func parseLegacy(path string, data []byte) (*File, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, errors.New(describeJSONError(err, "a JSON object"))
+		return nil, errors.New(describeFileError(data, err))
 	}
 	return parseAuths(path, top), nil
 }
@@ -291,6 +293,19 @@ func describeJSONError(err error, want string) string {
 		return fmt.Sprintf("holds a JSON %s, want %s", typ.Value, want)
 	}
 	return "malformed JSON"
+}
+
+// describeFileError is describeJSONError for a whole file, data, whose syntax errors
+// are placed by line and column.
+func describeFileError(data []byte, err error) string {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) && !strings.Contains(syntax.Error(), "unexpected end") {
+		before := data[:min(max(int(syntax.Offset)-1, 0), len(data))]
+		line := bytes.Count(before, []byte{'\n'}) + 1
+		col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
+		return fmt.Sprintf("malformed JSON at line %d, column %d", line, col)
+	}
+	return describeJSONError(err, "a JSON object")
 }
 
 // jsonKind names the JSON value a Go type decodes from.

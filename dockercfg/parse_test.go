@@ -112,7 +112,8 @@ func TestParseErrors(t *testing.T) {
 		wantIn     []string // substrings of the error
 	}{
 		{"not JSON", `{"auths":{"reg.example":{"password":"` + secret + `"`, []string{"/etc/cfg.json", "malformed JSON"}},
-		{"syntax error next to a secret", `{"auths":{"reg.example":{"password":` + secret + `}}}`, []string{"/etc/cfg.json", "malformed JSON at byte"}},
+		{"syntax error next to a secret", `{"auths":{"reg.example":{"password":` + secret + `}}}`, []string{"/etc/cfg.json", "malformed JSON at line 1, column 37"}},
+		{"syntax error on a later line", "{\n  \"auths\": {\n    \"reg.example\": {\"password\": " + secret + "}}}", []string{"/etc/cfg.json", "malformed JSON at line 3, column 33"}},
 		{"bad base64", `{"auths":{"reg.example":{"auth":"` + secret + `!!"}}}`, []string{"/etc/cfg.json", `entry "reg.example"`, "not valid base64"}},
 		{"bad padded base64", `{"auths":{"reg.example":{"auth":"` + secret + `=="}}}`, []string{`entry "reg.example"`, "not valid base64"}},
 		{"auth without colon", `{"auths":{"reg.example":{"auth":"` + b64(secret) + `"}}}`, []string{`entry "reg.example"`, `no ":"`}},

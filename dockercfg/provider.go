@@ -50,6 +50,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/internal/duration"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/providers"
@@ -211,6 +212,23 @@ type loaded struct {
 	files []*File
 	// problems name the files that could not be used, one line each.
 	problems []string
+	// missing are the files of the default search that do not exist, in order.
+	missing []string
+}
+
+// log says, at loglevel.Decision, which files were read and which of the default
+// search were not there (the files that could not be used are problems, reported
+// with the answer).
+func (l *loaded) log() {
+	if !klog.V(loglevel.Decision).Enabled() {
+		return
+	}
+	for _, path := range l.missing {
+		klog.V(loglevel.Decision).InfoS("Docker config file not found", "backend", Name, "file", path)
+	}
+	for _, f := range l.files {
+		klog.V(loglevel.Decision).InfoS("Docker config file read", "backend", Name, "file", f.Path, "entries", len(f.Auths), "credHelpers", len(f.CredHelpers), "credsStore", f.CredsStore)
+	}
 }
 
 // everyHost reports whether the files may hold credentials for any host: a file
@@ -253,6 +271,7 @@ func (p *Provider) load() *loaded {
 	for _, path := range p.search {
 		f, err := loadFile(path)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			l.missing = append(l.missing, path)
 			continue
 		}
 		if err != nil {
@@ -260,7 +279,6 @@ func (p *Provider) load() *loaded {
 			l.problems = append(l.problems, fmt.Sprintf("%s: docker config file %s skipped: %s", Name, quote.String(path), err))
 			continue
 		}
-		klog.V(4).InfoS("Using docker config file", "backend", Name, "file", path)
 		l.files = []*File{f}
 		break
 	}
@@ -434,6 +452,7 @@ type broken struct {
 // problem. Each credential says which file, entry or helper it came from.
 func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, error) {
 	l := p.load()
+	l.log()
 	found := &Found{Problems: l.problems}
 	var bad []broken
 	used := map[string]providers.AuthConfig{}
@@ -484,8 +503,11 @@ func (p *Provider) Lookup(ctx context.Context, img providers.Image) (*Found, err
 		ranHelpers[h.name+"\x00"+server] = true
 		user, secret, err := runHelper(ctx, h.name, server, p.helperTimeout)
 		if errors.Is(err, errHelperNotFound) {
-			klog.V(2).InfoS("Credential helper has no credentials", "backend", Name, "helper", helperPrefix+h.name, "server", server)
+			klog.V(loglevel.Decision).InfoS("Credential helper has no credentials", "backend", Name, "helper", helperPrefix+h.name, "server", server)
 			continue
+		}
+		if err == nil {
+			klog.V(loglevel.Decision).InfoS("Credential helper answered", "backend", Name, "helper", helperPrefix+h.name, "server", server)
 		}
 		if err != nil && h.store {
 			found.Problems = append(found.Problems, fmt.Sprintf("%s: docker config file %s, credsStore: %s; no credentials from it", Name, quote.String(f.Path), err))

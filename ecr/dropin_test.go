@@ -5,6 +5,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 )
 
 func TestDropInConfig(t *testing.T) {
@@ -19,7 +21,10 @@ func TestDropInConfig(t *testing.T) {
 			t.Errorf("DropInConfig(%q): %v, want flag.ErrHelp", args, err)
 		}
 	}
-	for _, args := range [][]string{{"-v", "2"}, {"--v=2"}, {"--version"}, {"--region", "us-east-1"}} {
+	if _, err := DropInConfig([]string{"--version"}); !errors.Is(err, cliargs.ErrVersion) {
+		t.Errorf("--version: %v, want cliargs.ErrVersion", err)
+	}
+	for _, args := range [][]string{{"-v", "2"}, {"--v=2"}, {"--region", "us-east-1"}} {
 		if _, err := DropInConfig(args); err == nil || !strings.Contains(err.Error(), "unknown flag") {
 			t.Errorf("DropInConfig(%q): %v, want an unknown flag error like the anchor's", args, err)
 		}

@@ -1,6 +1,7 @@
 package gcr
 
 import (
+	"errors"
 	"flag"
 	"reflect"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/internal/duration"
 )
 
@@ -38,7 +40,6 @@ func TestDropInConfig(t *testing.T) {
 		{"unknown command", []string{"version"}, Config{}, `unknown command "version"`},
 		{"unknown flag", []string{"get-credentials", "--bogus"}, Config{}, "flag provided but not defined: -bogus"},
 		{"extra argument", []string{"get-credentials", "gcr.io/x"}, Config{}, "takes no arguments"},
-		{"help", []string{"get-credentials", "--help"}, Config{}, "help is not available"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,8 +48,9 @@ func TestDropInConfig(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				if !strings.HasPrefix(err.Error(), "auth-provider-gcp: ") || strings.Contains(err.Error(), "\n") {
-					t.Errorf("error %q is not one auth-provider-gcp line", err)
+				// One line, without a prefix: the caller puts the program's name in front.
+				if strings.HasPrefix(err.Error(), "auth-provider-gcp") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("error %q is not one line without a prefix", err)
 				}
 				return
 			}
@@ -62,6 +64,22 @@ func TestDropInConfig(t *testing.T) {
 				t.Errorf("NewHosts rejects the drop-in config: %v", err)
 			}
 		})
+	}
+}
+
+func TestDropInHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"get-credentials", "--help"}, {"--v=2", "get-credentials", "-h"}} {
+		if _, err := DropInConfig(args); !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%q: %v, want flag.ErrHelp", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"get-credentials", "--version"}} {
+		if _, err := DropInConfig(args); !errors.Is(err, cliargs.ErrVersion) {
+			t.Errorf("%q: %v, want cliargs.ErrVersion", args, err)
+		}
+	}
+	if u := DropInUsage("auth-provider-gcp"); !strings.Contains(u, "auth-provider-gcp get-credentials [flags]") || !strings.Contains(u, "--authFlow") {
+		t.Errorf("usage:\n%s", u)
 	}
 }
 

@@ -49,6 +49,9 @@ type Contribution struct {
 	Backend string
 	Result  *Result // nil when Err is set
 	Err     error
+	// Identity is who answered (or was to answer), for a backend that says
+	// (Identifier); zero otherwise.
+	Identity Identity
 	// CacheDuration is how long the kubelet may keep this contribution.
 	CacheDuration time.Duration
 }
@@ -108,6 +111,9 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 			defer wg.Done()
 			res, err := d.credentials(ctx, p, req)
 			contribs[i] = Contribution{Backend: p.Name(), Result: res, Err: err}
+			if idp, ok := p.(Identifier); ok {
+				contribs[i].Identity = idp.Identity(req)
+			}
 			if err == nil {
 				contribs[i].CacheDuration = cacheDuration(now(), res)
 				if len(res.Problems) > 0 {
@@ -122,10 +128,15 @@ func (d *Dispatcher) Resolve(ctx context.Context, req Request) (*Answer, error) 
 	var errs []string
 	first := true
 	for _, c := range contribs {
+		if c.Identity.Who != "" {
+			d.debugf("%s: registry %s: identity: %s", c.Backend, req.Image.Host, c.Identity.Who)
+		}
 		if c.Err != nil {
+			d.debugf("%s: registry %s: failed", c.Backend, req.Image.Host)
 			errs = append(errs, c.Err.Error())
 			continue
 		}
+		d.debugf("%s: registry %s: %d key(s), cacheKeyType %s, fresh for %s", c.Backend, req.Image.Host, len(c.Result.Auth), c.Result.CacheKeyType, c.CacheDuration)
 		keys := make([]string, 0, len(c.Result.Auth))
 		for k := range c.Result.Auth {
 			keys = append(keys, k)

@@ -136,3 +136,24 @@ type Cacheable interface {
 	// scope is the cacheKeyType the credentials are valid for.
 	CacheIdentity(req Request) (identity string, scope CacheKeyType)
 }
+
+// Identifier is implemented by backends that can say which identity answers a
+// request, for logs and the get command.
+type Identifier interface {
+	Provider
+	// Identity says who answers req. It must be cheap, do no I/O and never contain a
+	// secret; it is asked on cache hits too.
+	Identity(req Request) Identity
+}
+
+// Identity is who answers a request, for people.
+type Identity struct {
+	// Who names the identity: "the node's AWS credentials", "role arn:... assumed
+	// with the service account token (from its eks.amazonaws.com/ecr-role-arn
+	// annotation)", "managed identity (client id ...)".
+	Who string
+	// NodeFallback, when not empty, says why a request that carries a service account
+	// token is answered with the node's identity instead of the pod's, and what to set
+	// to change that.
+	NodeFallback string
+}

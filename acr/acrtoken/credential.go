@@ -19,7 +19,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/acr/exchange"
+	"github.com/imagecred/image-credential-provider/internal/wirelog"
 )
 
 // Timeout bounds one Credentials call: AAD or managed identity token, registry
@@ -70,11 +72,13 @@ func defaultHTTPClient() *http.Client {
 	}}
 }
 
-// noRedirects returns a copy of c that never follows redirects: every request here
-// carries a token, which must not be re-sent to wherever a redirect points.
+// noRedirects returns a copy of c that never follows redirects (every request here
+// carries a token, which must not be re-sent to wherever a redirect points) and logs
+// its calls (wirelog).
 func noRedirects(c *http.Client) *http.Client {
 	cp := *c
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cp.Transport = wirelog.Transport(acr.Name, cp.Transport)
 	return &cp
 }
 

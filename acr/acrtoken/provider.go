@@ -17,6 +17,7 @@ import (
 	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/acr/azureconfig"
 	"github.com/imagecred/image-credential-provider/acr/exchange"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -48,6 +49,7 @@ type Provider struct {
 	nodeErr           error // why the node identity could not be resolved
 	nodeFallback      bool
 	instanceDiscovery bool
+	azureConfig       string // the azure.json path, or "" when none is given
 	env               lookupFunc
 
 	mu       sync.Mutex
@@ -57,15 +59,17 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Cacheable = (*Provider)(nil)
-	_ providers.Hosts     = (*Provider)(nil)
+	_ providers.Provider   = (*Provider)(nil)
+	_ providers.Cacheable  = (*Provider)(nil)
+	_ providers.Hosts      = (*Provider)(nil)
+	_ providers.Identifier = (*Provider)(nil)
 )
 
 // New reads the configuration (azure.json, environment file, AZURE_* variables) and
 // returns the backend. It does no network I/O and builds no SDK credential.
 func New(cfg acr.Config, opts ...Option) (*Provider, error) {
-	p := &Provider{env: os.LookupEnv, nodeFallback: cfg.NodeIdentityFallback}
+	routeSDKLogs()
+	p := &Provider{env: os.LookupEnv, nodeFallback: cfg.NodeIdentityFallback, azureConfig: cfg.AzureConfig}
 	for _, o := range opts {
 		o(p)
 	}
@@ -145,6 +149,26 @@ func (p *Provider) identityFor(req providers.Request, mirrored bool) (identity, 
 	return p.node, nil
 }
 
+// Identity implements providers.Identifier: the identity resolved for req (without
+// network or SDK work), and, for a service-account request answered with the node's
+// identity, why.
+func (p *Provider) Identity(req providers.Request) providers.Identity {
+	_, mirrored := p.target(req.Image)
+	id, err := p.identityFor(req, mirrored)
+	if err != nil {
+		return providers.Identity{Who: "none: " + err.Error()}
+	}
+	out := providers.Identity{Who: id.String()}
+	if sa := req.ServiceAccount; sa != nil && sa.Token != "" && id.kind != serviceAccountToken {
+		if mirrored {
+			out.NodeFallback = "the image is on a mirror source (" + req.Image.Host + "), which uses the node's identity"
+		} else {
+			out.NodeFallback = "the service account has no " + acr.ClientIDAnnotation + " annotation and nodeIdentityFallback is set"
+		}
+	}
+	return out
+}
+
 // CacheIdentity implements providers.Cacheable: the cloud, the mirror target and the
 // identity (kind, client id, tenant, resource id, files), never a secret or a token.
 func (p *Provider) CacheIdentity(req providers.Request) (string, providers.CacheKeyType) {
@@ -188,7 +212,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		msg := fmt.Sprintf("acr: registry %s: %s: %s: %s", registry, id, step, cause)
 		return errors.New(exchange.OneLine(redact(msg, secrets...), 1000))
 	}
-	klog.V(2).InfoS("Fetching ACR credentials", "registry", registry, "identity", id.String(), "mirrorOf", mirrorOf(req.Image.Host, mirrored))
+	klog.V(loglevel.Decision).InfoS("Fetching ACR credentials", "registry", registry, "identity", id.String(), "mirrorOf", mirrorOf(req.Image.Host, mirrored))
 	xc := p.clients()
 
 	cred, err := p.credentialFor(id, saToken)
@@ -209,11 +233,13 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{p.cloud.Scope()}})
 	if err != nil {
-		cause := timedOut(ctx, start, describeAADError(err))
+		cause := timedOut(ctx, start, describeAADError(err)) + p.aadHint(id, registry, req.ServiceAccount, err)
 		cancel()
 		<-chc
 		return nil, fail("AAD token", cause)
 	}
+	klog.V(loglevel.Decision).InfoS("Microsoft Entra token acquired", "registry", registry, "identity", id.String())
+	klog.V(loglevel.Wire).InfoS("Microsoft Entra token", "registry", registry, "accessToken", loglevel.Masked(tok.Token), "expiresOn", tok.ExpiresOn.UTC().Format(time.RFC3339))
 	c := <-chc
 	if c.err != nil {
 		return nil, fail("registry challenge", timedOut(ctx, start, c.err.Error()), tok.Token)
@@ -227,7 +253,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	}
 	refresh, err := xc.RefreshToken(ctx, c.ch, tenant, tok.Token)
 	if err != nil {
-		return nil, fail("token exchange", timedOut(ctx, start, err.Error()), tok.Token)
+		return nil, fail("token exchange", timedOut(ctx, start, err.Error())+p.exchangeHint(id, registry, err), tok.Token)
 	}
 
 	now := time.Now()
@@ -235,7 +261,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	switch {
 	case !ok:
 		expiry = now.Add(FallbackLifetime)
-		klog.V(2).InfoS("ACR refresh token has no readable expiry; assuming a short lifetime", "registry", registry, "lifetime", FallbackLifetime)
+		klog.V(loglevel.Decision).InfoS("ACR refresh token has no readable expiry; assuming a short lifetime", "registry", registry, "lifetime", FallbackLifetime)
 	case !expiry.After(now.Add(providers.MinSafetyMargin)):
 		return nil, fail("token exchange", fmt.Sprintf("the refresh token expires at %s, already past or about to be (is the node clock right?)", expiry.UTC().Format(time.RFC3339)), tok.Token, refresh)
 	}
@@ -248,7 +274,8 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	if mirrored {
 		res.Auth[req.Image.Host] = auth
 	}
-	klog.V(4).InfoS("Got ACR credentials", "registry", registry, "expiry", expiry, "elapsed", time.Since(start))
+	klog.V(loglevel.Wire).InfoS("ACR refresh token", "registry", registry, "username", exchange.Username, "refreshToken", loglevel.Masked(refresh),
+		"expiry", expiry.UTC().Format(time.RFC3339), "elapsed", time.Since(start).Round(time.Millisecond).String())
 	return res, nil
 }
 

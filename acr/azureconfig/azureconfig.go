@@ -8,14 +8,11 @@
 package azureconfig
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/imagecred/image-credential-provider/internal/strictyaml"
 )
 
 // File is the part of azure.json that matters for registry credentials.
@@ -48,7 +45,8 @@ type File struct {
 // maxFile bounds the size of the files read here.
 const maxFile = 1 << 20
 
-// Load reads and parses an azure.json file.
+// Load reads and parses an azure.json file. An error about its content is
+// "path:line:column: field: what is wrong, what is allowed", without the file's values.
 func Load(path string) (File, error) {
 	data, err := readSmall(path)
 	if err != nil {
@@ -56,41 +54,20 @@ func Load(path string) (File, error) {
 	}
 	f, err := Parse(data)
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", path, err)
+		return File{}, fmt.Errorf("%s:%w", path, err)
 	}
 	return f, nil
 }
 
-// Parse decodes azure.json content, JSON or YAML, ignoring unknown fields. Errors
-// never quote the content (it holds secrets).
+// Parse decodes azure.json content, JSON or YAML, ignoring the fields that are not
+// about registry credentials. Errors start with "line:column: " and never quote the
+// content (it holds secrets).
 func Parse(data []byte) (File, error) {
 	var f File
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return f, nil
-	}
-	// JSON first: it is the common form and the fast path; YAML for the rest.
-	if trimmed[0] == '{' {
-		if err := json.Unmarshal(trimmed, &f); err == nil {
-			return f, nil
-		}
-	}
-	if err := yaml.Unmarshal(trimmed, &f); err != nil {
-		return File{}, fmt.Errorf("not valid JSON or YAML (%s)", syntaxOnly(err))
+	if _, err := strictyaml.Decode(data, &f, strictyaml.Options{IgnoreUnknown: true, HideValues: true}); err != nil {
+		return File{}, err
 	}
 	return f, nil
-}
-
-// syntaxOnly keeps a decoder error's position and kind but drops quoted content.
-func syntaxOnly(err error) string {
-	msg := err.Error()
-	if i := strings.IndexAny(msg, "\"'`"); i >= 0 {
-		msg = strings.TrimSpace(msg[:i])
-	}
-	if len(msg) > 120 {
-		msg = msg[:120]
-	}
-	return strings.TrimRight(msg, ": ")
 }
 
 func readSmall(path string) ([]byte, error) {

@@ -12,29 +12,32 @@ func TestParse(t *testing.T) {
 		name    string
 		in      string
 		want    File
-		wantErr bool
+		wantErr string
 	}{
 		{"aks node json with unknown fields", `{
 			"cloud": "AzurePublicCloud", "tenantId": "t1", "subscriptionId": "s", "resourceGroup": "rg",
 			"aadClientId": "msi", "aadClientSecret": "msi", "useManagedIdentityExtension": true,
 			"userAssignedIdentityID": "ua-1", "vmType": "vmss", "loadBalancerSku": "Standard"}`,
-			File{Cloud: "AzurePublicCloud", TenantID: "t1", AADClientID: "msi", AADClientSecret: "msi", UseManagedIdentityExtension: true, UserAssignedIdentityID: "ua-1"}, false},
+			File{Cloud: "AzurePublicCloud", TenantID: "t1", AADClientID: "msi", AADClientSecret: "msi", UseManagedIdentityExtension: true, UserAssignedIdentityID: "ua-1"}, ""},
 		{"service principal with certificate", `{"tenantId":"t","aadClientId":"c","aadClientCertPath":"/etc/kubernetes/sp.pfx","aadClientCertPassword":"pw"}`,
-			File{TenantID: "t", AADClientID: "c", AADClientCertPath: "/etc/kubernetes/sp.pfx", AADClientCertPassword: "pw"}, false},
+			File{TenantID: "t", AADClientID: "c", AADClientCertPath: "/etc/kubernetes/sp.pfx", AADClientCertPassword: "pw"}, ""},
 		{"workload identity", `{"aadFederatedTokenFile":"/var/run/token","useFederatedWorkloadIdentityExtension":true,"aadClientId":"c","tenantId":"t"}`,
-			File{AADFederatedTokenFile: "/var/run/token", UseFederatedWorkloadIdentityExtension: true, AADClientID: "c", TenantID: "t"}, false},
+			File{AADFederatedTokenFile: "/var/run/token", UseFederatedWorkloadIdentityExtension: true, AADClientID: "c", TenantID: "t"}, ""},
 		{"yaml", "cloud: AzureChinaCloud\ntenantId: t2\naadClientId: c\naadClientSecret: s3cr3t\n",
-			File{Cloud: "AzureChinaCloud", TenantID: "t2", AADClientID: "c", AADClientSecret: "s3cr3t"}, false},
-		{"empty", "  \n", File{}, false},
-		{"broken json with a secret", `{"aadClientSecret": "hunter2-very-secret", "tenantId": [`, File{}, true},
-		{"wrong type", `{"useManagedIdentityExtension": "hunter2-very-secret"}`, File{}, true},
+			File{Cloud: "AzureChinaCloud", TenantID: "t2", AADClientID: "c", AADClientSecret: "s3cr3t"}, ""},
+		{"empty", "  \n", File{}, ""},
+		{"numbers are text", `{"aadClientId": 1234, "tenantId": "t"}`, File{AADClientID: "1234", TenantID: "t"}, ""},
+		{"broken json with a secret", `{"aadClientSecret": "hunter2-very-secret", "tenantId": [`, File{}, "1:57: malformed JSON: it ends too early"},
+		{"wrong type", "{\n\t\"cloud\": \"AzurePublicCloud\",\n\t\"useManagedIdentityExtension\": \"hunter2-very-secret\"\n}", File{}, "3:33: useManagedIdentityExtension: want true or false, got text"},
+		{"wrong type in YAML", "useManagedIdentityExtension: hunter2-very-secret\n", File{}, "1:30: useManagedIdentityExtension: want true or false, got text"},
+		{"secret of the wrong kind", `{"aadClientSecret": {"value": "hunter2-very-secret"}}`, File{}, "1:21: aadClientSecret: want text, got a mapping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Parse([]byte(tt.in))
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("want error")
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %s", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "hunter2") {
 					t.Fatalf("error quotes the file: %v", err)
@@ -117,7 +120,8 @@ func TestParseEnvironment(t *testing.T) {
 		{"no authority", `{"containerRegistryDNSSuffix":"x.example"}`, "", Cloud{}, "no activeDirectoryEndpoint"},
 		{"bad suffix", `{"activeDirectoryEndpoint":"https://l.example/","containerRegistryDNSSuffix":"bad_suffix.example"}`, "", Cloud{}, "invalid label"},
 		{"single label suffix", `{"activeDirectoryEndpoint":"https://l.example/","containerRegistryDNSSuffix":"local"}`, "", Cloud{}, "two labels"},
-		{"not json", `name: x`, "", Cloud{}, "not valid JSON"},
+		{"not json", `{"name": "x",`, "", Cloud{}, "1:14: malformed JSON: it ends too early"},
+		{"wrong type", "{\n  \"activeDirectoryEndpoint\": [\"https://l.example/\"]\n}", "", Cloud{}, "2:30: activeDirectoryEndpoint: want text, got a list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,13 +1,13 @@
 package azureconfig
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/acr/acrhost"
+	"github.com/imagecred/image-credential-provider/internal/strictyaml"
 )
 
 // DefaultAudience is the Microsoft Entra ID audience of Azure Container Registry
@@ -100,6 +100,10 @@ func LoadEnvironment(path, audience string) (Cloud, error) {
 	}
 	c, err := ParseEnvironment(data, audience)
 	if err != nil {
+		var se *strictyaml.Error
+		if errors.As(err, &se) {
+			return Cloud{}, fmt.Errorf("%s:%w", path, err)
+		}
 		return Cloud{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
@@ -110,8 +114,8 @@ func LoadEnvironment(path, audience string) (Cloud, error) {
 // without ACR).
 func ParseEnvironment(data []byte, audience string) (Cloud, error) {
 	var env Environment
-	if err := json.Unmarshal(data, &env); err != nil {
-		return Cloud{}, fmt.Errorf("environment file is not valid JSON (%s)", syntaxOnly(err))
+	if _, err := strictyaml.Decode(data, &env, strictyaml.Options{IgnoreUnknown: true, HideValues: true}); err != nil {
+		return Cloud{}, err
 	}
 	if env.ActiveDirectoryEndpoint == "" {
 		return Cloud{}, errors.New("environment file has no activeDirectoryEndpoint")

@@ -101,7 +101,7 @@ func (c *Client) RefreshToken(ctx context.Context, ch Challenge, tenant, aadToke
 		return "", fmt.Errorf("POST %s: reading answer: %w", u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("POST %s: status %d%s", u, resp.StatusCode, describeError(data))
+		return "", &StatusError{URL: u, Status: resp.StatusCode, Detail: describeError(data)}
 	}
 	var out struct {
 		RefreshToken *string `json:"refresh_token"`
@@ -175,3 +175,17 @@ func OneLine(s string, max int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// StatusError is the registry's refusal of an exchange.
+type StatusError struct {
+	// URL is the exchange endpoint.
+	URL string
+	// Status is the HTTP status of the answer.
+	Status int
+	// Detail is ": " and the registry's error, or empty.
+	Detail string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("POST %s: status %d%s", e.URL, e.Status, e.Detail)
+}

@@ -197,9 +197,9 @@ func TestConfigFile(t *testing.T) {
 		t.Fatalf("config file not applied: %+v", resp)
 	}
 	for name, tc := range map[string]struct{ content, want string }{
-		"unknown field": {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbakends: [static]\n", `unknown field "bakends"`},
-		"wrong kind":    {"apiVersion: imagecred.dev/v1alpha1\nkind: Nope\n", `kind "Nope"`},
-		"bad backend":   {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [quay]\n", `unknown backend "quay"`},
+		"unknown field": {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbakends: [static]\n", `unknown field.yaml:3:1: bakends: unknown field (did you mean backends?)`},
+		"wrong kind":    {"apiVersion: imagecred.dev/v1alpha1\nkind: Nope\n", `wrong kind.yaml:2:7: kind: "Nope": want ImageCredentialProviderConfig`},
+		"bad backend":   {"apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [quay]\n", `bad backend.yaml:3:12: backends[0]: unknown backend "quay"`},
 	} {
 		p := writeFile(t, dir, name+".yaml", tc.content)
 		r := runPlugin(t, "", nil, request("credentialprovider.kubelet.k8s.io/v1", "a/b"), "--config", p)

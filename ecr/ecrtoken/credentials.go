@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -94,29 +96,34 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return nil, fail("loading AWS configuration: %v", err)
 	}
 	var creds aws.CredentialsProvider
+	var principal string // who calls ECR, for errors
 	switch {
 	case id.webIdentityRole != "":
-		klog.V(2).InfoS("Assuming role with the service account token", "registry", host, "role", id.webIdentityRole, "from", id.source, "serviceAccount", saName(req.ServiceAccount))
+		klog.V(loglevel.Decision).InfoS("Assuming role with the service account token", "registry", host, "role", id.webIdentityRole, "from", id.source, "serviceAccount", saName(req.ServiceAccount))
 		stsc := p.stsClient(cfg, reg, aws.AnonymousCredentials{})
 		creds = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(webIdentityClient{stsc, p.apiRetryer}, id.webIdentityRole, identityToken(saToken), func(o *stscreds.WebIdentityRoleOptions) {
 			o.RoleSessionName = sessionName(req.ServiceAccount)
 		}))
 		if _, err := creds.Retrieve(ctx); err != nil {
-			return nil, fail("assuming role %s (from the %s) with the service account token: %s", id.webIdentityRole, roleSource(id.source), describe(ctx, start, err))
+			return nil, fail("assuming role %s (from the %s) with the service account token: %s", id.webIdentityRole, roleSource(id.source),
+				describe(ctx, start, err, webIdentityHint(id.webIdentityRole, req.ServiceAccount)))
 		}
+		principal = "role " + id.webIdentityRole + " (assumed with the service account token)"
 	default:
 		creds = cfg.Credentials
 		if creds == nil {
 			return nil, fail("no AWS credentials")
 		}
 		cctx, ccancel := context.WithTimeout(ctx, CredentialsTimeout)
-		_, err := creds.Retrieve(cctx)
+		found, err := creds.Retrieve(cctx)
 		ccancel()
 		if err != nil {
-			return nil, fail("no usable AWS credentials (looked in the environment, the shared config and credentials files%s, web identity, container credentials and EC2 instance metadata): %s", p.profileNote(), describe(ctx, start, err))
+			return nil, fail("no usable AWS credentials (looked in the environment, the shared config and credentials files%s, web identity, container credentials and EC2 instance metadata): %s", p.profileNote(), describe(ctx, start, err, ""))
 		}
+		principal = "the node's AWS credentials (" + found.Source + ")"
+		klog.V(loglevel.Decision).InfoS("AWS credentials found", "registry", host, "source", found.Source)
 		if p.cfg.RoleARN != "" {
-			klog.V(2).InfoS("Assuming the configured role", "registry", host, "role", p.cfg.RoleARN)
+			klog.V(loglevel.Decision).InfoS("Assuming the configured role", "registry", host, "role", p.cfg.RoleARN)
 			creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(p.stsClient(cfg, reg, creds), p.cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = p.cfg.RoleSessionName
 				if o.RoleSessionName == "" {
@@ -127,8 +134,9 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 				}
 			}))
 			if _, err := creds.Retrieve(ctx); err != nil {
-				return nil, fail("assuming role %s: %s", p.cfg.RoleARN, describe(ctx, start, err))
+				return nil, fail("assuming role %s with %s: %s", p.cfg.RoleARN, principal, describe(ctx, start, err, assumeRoleHint(p.cfg.RoleARN, p.cfg.ExternalID != "")))
 			}
+			principal = "role " + p.cfg.RoleARN + " (roleARN, assumed with the node's credentials)"
 		}
 	}
 
@@ -137,7 +145,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	if reg.Public {
 		out, err := ecrpublic.NewFromConfig(cfg, p.ecrPublicOptions(reg, creds)).GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
 		if err != nil {
-			return nil, fail("ecr-public:GetAuthorizationToken: %s", describe(ctx, start, err))
+			return nil, fail("ecr-public:GetAuthorizationToken as %s: %s", principal, describe(ctx, start, err, "allow ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken for that principal in its IAM policies"))
 		}
 		if d := out.AuthorizationData; d != nil && d.AuthorizationToken != nil {
 			encoded, expiresAt = *d.AuthorizationToken, d.ExpiresAt
@@ -145,7 +153,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	} else {
 		out, err := ecrsdk.NewFromConfig(cfg, p.ecrOptions(reg, creds)).GetAuthorizationToken(ctx, &ecrsdk.GetAuthorizationTokenInput{})
 		if err != nil {
-			return nil, fail("ecr:GetAuthorizationToken: %s", describe(ctx, start, err))
+			return nil, fail("ecr:GetAuthorizationToken as %s: %s", principal, describe(ctx, start, err, "allow ecr:GetAuthorizationToken for that principal in its IAM policies (the AmazonEC2ContainerRegistryReadOnly managed policy has it, and ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, which pulling needs too)"))
 		}
 		if len(out.AuthorizationData) > 0 && out.AuthorizationData[0].AuthorizationToken != nil {
 			encoded, expiresAt = *out.AuthorizationData[0].AuthorizationToken, out.AuthorizationData[0].ExpiresAt
@@ -160,13 +168,14 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 	switch {
 	case expiresAt == nil || expiresAt.IsZero():
 		expiry = now.Add(FallbackLifetime)
-		klog.V(2).InfoS("ECR token has no expiresAt; assuming a short lifetime", "registry", host, "lifetime", FallbackLifetime)
+		klog.V(loglevel.Decision).InfoS("ECR token has no expiresAt; assuming a short lifetime", "registry", host, "lifetime", FallbackLifetime)
 	case !expiresAt.After(now.Add(providers.MinSafetyMargin)):
 		return nil, fail("the token expires at %s, already past or about to be (is the node clock right?)", expiresAt.UTC().Format(time.RFC3339))
 	default:
 		expiry = *expiresAt
 	}
-	klog.V(4).InfoS("Got ECR credentials", "registry", host, "region", reg.Region, "public", reg.Public, "expiry", expiry, "elapsed", time.Since(start))
+	klog.V(loglevel.Wire).InfoS("GetAuthorizationToken answer", "registry", host, "region", reg.Region, "public", reg.Public,
+		"authorizationToken", loglevel.Masked(encoded), "username", user, "expiresAt", expiry.UTC().Format(time.RFC3339), "elapsed", time.Since(start).Round(time.Millisecond).String())
 	return &providers.Result{
 		Auth:         map[string]providers.AuthConfig{host: {Username: user, Password: password}},
 		CacheKeyType: providers.RegistryPluginCacheKeyType,
@@ -182,6 +191,7 @@ func (p *Provider) loadConfig(ctx context.Context, reg ecrhost.Registry) (aws.Co
 		config.WithRetryer(chainRetryer),
 		config.WithAppID("image-credential-provider"),
 	}
+	opts = append(opts, logOptions()...)
 	if p.cfg.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(p.cfg.Profile))
 	}
@@ -328,25 +338,57 @@ func (p *Provider) profileNote() string {
 	return ""
 }
 
-// describe turns an SDK error into one readable cause, with a hint for the usual
-// mistakes, and says when the time ran out.
-func describe(ctx context.Context, start time.Time, err error) string {
+// describe turns an SDK error into one readable cause (the service's error code and
+// message, and its request id), with a hint for the usual mistakes, and says when the
+// time ran out. accessHint is what to change when the service refused access.
+func describe(ctx context.Context, start time.Time, err error, accessHint string) string {
 	s := err.Error()
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
+		s = ae.ErrorCode()
+		if m := ae.ErrorMessage(); m != "" {
+			s += ": " + m
+		}
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) {
+			s = fmt.Sprintf("HTTP %d %s", re.HTTPStatusCode(), s)
+			if id := re.ServiceRequestID(); id != "" {
+				s += " (request id " + id + ")"
+			}
+		}
 		switch ae.ErrorCode() {
-		case "AccessDenied", "AccessDeniedException":
-			s += " (the principal needs ecr:GetAuthorizationToken, or sts:AssumeRole* on the role and a trust policy that allows it)"
+		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
+			if accessHint != "" {
+				s += "; " + accessHint
+			}
 		case "InvalidIdentityToken", "IDPRejectedClaim":
-			s += " (the role's trust policy must trust the cluster's OIDC provider and the kubelet's token audience)"
+			s += "; the role's trust policy must trust the cluster's OIDC provider and the audience of the kubelet's service account tokens (tokenAttributes.serviceAccountTokenAudience)"
 		case "ExpiredToken", "ExpiredTokenException":
-			s += " (the credentials expired)"
+			s += "; the credentials expired"
 		}
 	}
 	if ctx.Err() != nil {
 		return fmt.Sprintf("gave up after %s: %s", time.Since(start).Round(100*time.Millisecond), s)
 	}
 	return s
+}
+
+// webIdentityHint says what lets a service account assume role.
+func webIdentityHint(role string, sa *providers.ServiceAccount) string {
+	subject := "system:serviceaccount:NAMESPACE:NAME"
+	if sa != nil && sa.Namespace != "" && sa.Name != "" {
+		subject = "system:serviceaccount:" + sa.Namespace + ":" + sa.Name
+	}
+	return "the trust policy of " + role + " must allow sts:AssumeRoleWithWebIdentity for the cluster's OIDC provider with subject " + subject
+}
+
+// assumeRoleHint says what lets the node's principal assume role.
+func assumeRoleHint(role string, externalID bool) string {
+	h := "the node's principal needs sts:AssumeRole on " + role + " in its IAM policies, and the role's trust policy must allow that principal"
+	if externalID {
+		h += " with the externalID set here"
+	}
+	return h
 }
 
 // redact removes secrets from s.

@@ -42,9 +42,10 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Cacheable = (*Provider)(nil)
-	_ providers.Hosts     = (*Provider)(nil)
+	_ providers.Provider   = (*Provider)(nil)
+	_ providers.Cacheable  = (*Provider)(nil)
+	_ providers.Hosts      = (*Provider)(nil)
+	_ providers.Identifier = (*Provider)(nil)
 )
 
 // New validates cfg and returns the backend. It does no I/O and loads no SDK
@@ -112,6 +113,28 @@ func (p *Provider) identityFor(req providers.Request) (identity, error) {
 		return identity{}, fmt.Errorf("service account %s has no %s annotation and no default role is configured (serviceAccountRoleARN or $%s), and requireServiceAccountRole refuses the node's credentials", saName(sa), ecr.RoleAnnotation, ecr.RoleEnv)
 	}
 	return identity{}, nil
+}
+
+// Identity implements providers.Identifier: the role assumed with the service account
+// token, or the node's credentials (and the configured role), and, for a
+// service-account request answered with the node's credentials, why.
+func (p *Provider) Identity(req providers.Request) providers.Identity {
+	id, err := p.identityFor(req)
+	switch {
+	case err != nil:
+		return providers.Identity{Who: "none: " + err.Error()}
+	case id.webIdentityRole != "":
+		return providers.Identity{Who: fmt.Sprintf("role %s, assumed with the service account token (from the %s)", id.webIdentityRole, roleSource(id.source))}
+	}
+	who := "the node's AWS credentials" + p.profileNote()
+	if p.cfg.RoleARN != "" {
+		who += ", then role " + p.cfg.RoleARN
+	}
+	out := providers.Identity{Who: who}
+	if sa := req.ServiceAccount; sa != nil && sa.Token != "" {
+		out.NodeFallback = fmt.Sprintf("service account %s has no %s annotation and no default role is set (serviceAccountRoleARN or $%s; requireServiceAccountRole refuses the node's credentials instead)", saName(sa), ecr.RoleAnnotation, ecr.RoleEnv)
+	}
+	return out
 }
 
 func saName(sa *providers.ServiceAccount) string {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 )
 
 // Scopes that let a metadata-server token read images: any Cloud Storage scope
@@ -92,14 +93,14 @@ func (p *Provider) metadataToken(ctx context.Context) (*oauth2.Token, error) {
 		if have == "" {
 			have = "none"
 		}
-		return nil, fmt.Errorf("the account's scopes (%s) include neither %s* nor %s: give the node a storage-read or cloud-platform scope",
-			have, storageScopePrefix, cloudPlatformScopePrefix)
+		return nil, fmt.Errorf("the account's access scopes (%s) let it read no images: give the node (its VM or node pool) the cloud-platform scope, or a %s* scope such as devstorage.read_only, or set gcr.serviceAccount to an account that has one",
+			have, storageScopePrefix)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if p.checkFresh(tok) != nil {
-		klog.V(2).InfoS("Metadata server token is about to expire; asking again", "backend", gcr.Name, "expiresIn", time.Until(tok.Expiry).Round(time.Second))
+		klog.V(loglevel.Decision).InfoS("Metadata server token is about to expire; asking again", "backend", gcr.Name, "expiresIn", time.Until(tok.Expiry).Round(time.Second))
 		if tok, err = p.fetchMetadataToken(ctx, c, acct); err != nil {
 			return nil, err
 		}

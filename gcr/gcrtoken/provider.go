@@ -28,6 +28,8 @@ import (
 
 	"github.com/imagecred/image-credential-provider/dockercfg"
 	"github.com/imagecred/image-credential-provider/gcr"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
+	"github.com/imagecred/image-credential-provider/internal/wirelog"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -72,8 +74,9 @@ type Provider struct {
 }
 
 var (
-	_ providers.Cacheable = (*Provider)(nil)
-	_ providers.Hosts     = (*Provider)(nil)
+	_ providers.Cacheable  = (*Provider)(nil)
+	_ providers.Hosts      = (*Provider)(nil)
+	_ providers.Identifier = (*Provider)(nil)
 )
 
 // New validates cfg and returns the backend. It does no I/O.
@@ -93,13 +96,16 @@ func New(cfg gcr.Config, opts ...Option) (*Provider, error) {
 	if p.api == nil {
 		p.api = http.DefaultTransport.(*http.Transport).Clone()
 	}
+	p.api = wirelog.Transport(gcr.Name, p.api)
+	// The metadata library is given no logger (it logs nothing then): its debug lines
+	// carry response bodies, access tokens among them. wirelog logs its calls instead.
 	p.mdsClient = &http.Client{
-		Transport: &http.Transport{
+		Transport: wirelog.Transport(gcr.Name, &http.Transport{
 			Proxy:                 nil, // the metadata server is link-local: never via a proxy
 			DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			ResponseHeaderTimeout: metadataRequestTimeout,
 			MaxIdleConnsPerHost:   4,
-		},
+		}),
 		Timeout:       metadataRequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -151,6 +157,50 @@ func (p *Provider) workloadPlan(req providers.Request) (*wiPlan, error) {
 		plan.impersonate = v
 	}
 	return plan, nil
+}
+
+// Identity implements providers.Identifier: workload identity federation (and the
+// service account impersonated), or the node's credential sources, and, for a
+// service-account request answered with the node's credentials, why.
+func (p *Provider) Identity(req providers.Request) providers.Identity {
+	plan, err := p.workloadPlan(req)
+	switch {
+	case err != nil:
+		return providers.Identity{Who: "none: " + err.Error()}
+	case plan != nil && plan.impersonate != "":
+		return providers.Identity{Who: "service account " + plan.impersonate + ", impersonated with the pod's token through workload identity federation (audience " + plan.audience + ")"}
+	case plan != nil:
+		return providers.Identity{Who: "the pod's federated identity, through workload identity federation (audience " + plan.audience + ")"}
+	}
+	out := providers.Identity{Who: "the node's credentials (" + p.describeSources() + ")"}
+	sa := req.ServiceAccount
+	if sa == nil || sa.Token == "" {
+		return out
+	}
+	if !p.cfg.WorkloadIdentity.Enabled() {
+		out.NodeFallback = "workload identity is not configured (gcr.workloadIdentity in the config file, --gcr-wi-audience, or --identity-provider and --project-id for auth-provider-gcp)"
+	} else {
+		out.NodeFallback = "the service account is not annotated " + gcr.AnnotationEnableImagePull + `: "true", which requireOptIn asks for`
+	}
+	return out
+}
+
+// describeSources names the configured node credential sources, in order.
+func (p *Provider) describeSources() string {
+	var out []string
+	for _, src := range p.cfg.Sources {
+		switch src {
+		case gcr.SourceKeyFile:
+			if path := p.keyFilePath(); path != "" {
+				out = append(out, "key file "+path)
+			}
+		case gcr.SourceMetadata:
+			out = append(out, "metadata server account "+p.cfg.ServiceAccount)
+		default:
+			out = append(out, "metadata attribute "+attributeFor(src))
+		}
+	}
+	return strings.Join(out, ", then ")
 }
 
 // CacheIdentity implements providers.Cacheable. In service-account-token mode it is the
@@ -213,15 +263,20 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		if !gcr.IsRegistryHost(host) {
 			return nil, registryError(host, "workload identity tokens are only sent to Google registries")
 		}
-		klog.V(2).InfoS("Exchanging the service account token through STS", "backend", gcr.Name, "registry", host, "audience", plan.audience, "impersonate", plan.impersonate)
+		klog.V(loglevel.Decision).InfoS("Exchanging the service account token through STS", "backend", gcr.Name, "registry", host, "audience", plan.audience, "impersonate", plan.impersonate)
+		what := "workload identity (audience " + plan.audience + ")"
+		if plan.impersonate != "" {
+			what = "workload identity as " + plan.impersonate
+		}
 		tok, err := p.workloadToken(ctx, req.ServiceAccount.Token, plan)
 		if err != nil {
-			what := "workload identity (audience " + plan.audience + ")"
-			if plan.impersonate != "" {
-				what = "workload identity as " + plan.impersonate
+			res, ferr := fail(what, err)
+			if h := workloadHint(plan, req.ServiceAccount, err); h != "" && ferr != nil {
+				ferr = errors.New(ferr.Error() + h)
 			}
-			return fail(what, err)
+			return res, ferr
 		}
+		logToken(host, what, tok)
 		return p.tokenResult(host, tok), nil
 	}
 
@@ -242,6 +297,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			path := p.keyFilePath()
 			if path == "" {
 				skipped = append(skipped, "no key file (GOOGLE_APPLICATION_CREDENTIALS is not set)")
+				klog.V(loglevel.Decision).InfoS("Credential source skipped", "backend", gcr.Name, "registry", host, "source", src, "why", "no key file (keyFile, GOOGLE_APPLICATION_CREDENTIALS)")
 				continue
 			}
 			what = "key file " + path
@@ -252,6 +308,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 			}
 			if !p.onGCE(ctx) {
 				skipped = append(skipped, "not on GCE (no metadata server; set GCE_METADATA_HOST to name one)")
+				klog.V(loglevel.Decision).InfoS("Credential source skipped", "backend", gcr.Name, "registry", host, "source", src, "why", "not on GCE: no metadata server")
 				continue
 			}
 			what = "metadata server (service account " + p.cfg.ServiceAccount + ")"
@@ -259,6 +316,7 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		case gcr.SourceDockerCfg, gcr.SourceDockerCfgURL:
 			if !p.onGCE(ctx) {
 				skipped = append(skipped, "not on GCE (no metadata server for "+src+")")
+				klog.V(loglevel.Decision).InfoS("Credential source skipped", "backend", gcr.Name, "registry", host, "source", src, "why", "not on GCE: no metadata server")
 				continue
 			}
 			what = "metadata attribute " + attributeFor(src)
@@ -267,13 +325,15 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		var na errNotAvailable
 		if errors.As(err, &na) {
 			skipped = append(skipped, na.why)
+			klog.V(loglevel.Decision).InfoS("Credential source skipped", "backend", gcr.Name, "registry", host, "source", what, "why", na.why)
 			continue
 		}
 		if err != nil {
 			return fail(what, err)
 		}
-		klog.V(2).InfoS("Got Google credentials", "backend", gcr.Name, "registry", host, "source", src)
+		klog.V(loglevel.Decision).InfoS("Credential source answered", "backend", gcr.Name, "registry", host, "source", what)
 		if tok != nil {
+			logToken(host, what, tok)
 			return p.tokenResult(host, tok), nil
 		}
 		return dockerConfigResult(host, src, cfg)
@@ -282,6 +342,12 @@ func (p *Provider) Credentials(ctx context.Context, req providers.Request) (*pro
 		return nil, registryError(host, "no credential source applies to this registry")
 	}
 	return nil, registryError(host, "no Google credentials: "+strings.Join(skipped, "; "))
+}
+
+// logToken shows, at loglevel.Wire, the shape of an access token: masked.
+func logToken(host, source string, tok *oauth2.Token) {
+	klog.V(loglevel.Wire).InfoS("Google access token", "backend", gcr.Name, "registry", host, "source", source,
+		"accessToken", loglevel.Masked(tok.AccessToken), "tokenType", tok.TokenType, "expiry", tok.Expiry.UTC().Format(time.RFC3339))
 }
 
 func (p *Provider) tokenResult(host string, tok *oauth2.Token) *providers.Result {
@@ -357,11 +423,13 @@ func tokenWithin(ctx context.Context, ts oauth2.TokenSource) (*oauth2.Token, err
 }
 
 // apiContext returns ctx carrying an HTTP client for the oauth2 libraries, bounded by
-// ctx's deadline.
+// ctx's deadline. The client's own bound is a little later than the deadline, so that
+// the deadline (which tokenWithin reports as a time-out) is what ends a slow call,
+// also for libraries that do not pass ctx to their requests.
 func (p *Provider) apiContext(ctx context.Context) context.Context {
 	hc := &http.Client{Transport: p.api}
 	if d, ok := ctx.Deadline(); ok {
-		hc.Timeout = time.Until(d)
+		hc.Timeout = time.Until(d) + 100*time.Millisecond
 	}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }

@@ -190,18 +190,29 @@ func LookupKeys(fingerprint string, req Request) []providers.CacheKey {
 // (parts of its configuration it could not use: replaying would hide the fix), and a
 // service account request comes from an identified service account.
 func Recordable(req Request, ans *providers.Answer) bool {
-	if ans.CacheDuration < time.Second || len(ans.Problems) > 0 {
-		return false
-	}
-	if req.ServiceAccount != nil && !req.ServiceAccount.Identified() {
-		return false
+	return WhyNotRecordable(req, ans) == ""
+}
+
+// WhyNotRecordable says why ans may not be replayed (see Recordable), or "" when it
+// may.
+func WhyNotRecordable(req Request, ans *providers.Answer) string {
+	switch {
+	case len(ans.Problems) > 0:
+		return "it has problems (parts of the configuration that could not be used)"
+	case ans.CacheDuration < time.Second:
+		return "its cacheDuration is under a second"
+	case req.ServiceAccount != nil && !req.ServiceAccount.Identified():
+		return "the service account token does not name its service account"
 	}
 	for _, c := range ans.Contributions {
-		if c.Err != nil || (c.Result != nil && len(c.Result.Problems) > 0) {
-			return false
+		if c.Err != nil {
+			return c.Backend + " failed"
+		}
+		if c.Result != nil && len(c.Result.Problems) > 0 {
+			return c.Backend + " has problems"
 		}
 	}
-	return true
+	return ""
 }
 
 // Result is what is stored for ans, issued at now: fresh for ans.CacheDuration, never

@@ -3,9 +3,14 @@
 package cliargs
 
 import (
+	"errors"
 	"flag"
 	"strings"
 )
+
+// ErrVersion is returned by a command-line parser when the version is asked for
+// (--version), as flag.ErrHelp is when help is.
+var ErrVersion = errors.New("version requested")
 
 // ParseInterleaved parses flags wherever they stand among the positional arguments
 // (`get IMAGE -o json` as well as `-o json get IMAGE`).

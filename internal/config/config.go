@@ -9,10 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/imagecred/image-credential-provider/acr"
 	"github.com/imagecred/image-credential-provider/cache"
@@ -21,6 +20,8 @@ import (
 	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/internal/answer"
 	"github.com/imagecred/image-credential-provider/internal/duration"
+	"github.com/imagecred/image-credential-provider/internal/quote"
+	"github.com/imagecred/image-credential-provider/internal/strictyaml"
 )
 
 // The config file's apiVersion and kind.
@@ -78,21 +79,57 @@ func (c *Config) CacheDir() (string, error) {
 	return cache.DefaultDir()
 }
 
-// Load reads and strictly decodes the config file at path.
+// Load reads and strictly decodes the config file at path. Every error about the
+// file's content is one line, "path:line:column: field: what is wrong, what is
+// allowed".
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
 	var c Config
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
-		return nil, fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+	pos, err := strictyaml.Decode(data, &c, strictyaml.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s:%w", path, err)
 	}
-	if c.APIVersion != APIVersion || c.Kind != Kind {
-		return nil, fmt.Errorf("config file %s: apiVersion %q and kind %q: want apiVersion %q and kind %q", path, c.APIVersion, c.Kind, APIVersion, Kind)
+	if err := c.check(pos); err != nil {
+		return nil, fmt.Errorf("%s:%w", path, err)
 	}
 	c.Path = path
 	return &c, nil
+}
+
+// BackendNames lists every backend in the default order of precedence.
+var BackendNames = [...]string{dockercfg.Name, ecr.Name, gcr.Name, acr.Name}
+
+// check refuses what the file's fields cannot hold, at their positions.
+func (c *Config) check(pos strictyaml.Positions) error {
+	if c.APIVersion != APIVersion {
+		return pos.Errorf("apiVersion", "%s: want %s", describe(c.APIVersion), APIVersion)
+	}
+	if c.Kind != Kind {
+		return pos.Errorf("kind", "%s: want %s", describe(c.Kind), Kind)
+	}
+	seen := map[string]bool{}
+	for i, name := range c.Backends {
+		at := fmt.Sprintf("backends[%d]", i)
+		if !slices.Contains(BackendNames[:], name) {
+			return pos.Errorf(at, "unknown backend %s: want some of %s", quote.String(name), strings.Join(BackendNames[:], ", "))
+		}
+		if seen[name] {
+			return pos.Errorf(at, "backend %s listed twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+// describe is a value as an error shows it: quoted, or "missing".
+func describe(s string) string {
+	if s == "" {
+		return "missing"
+	}
+	return quote.String(s)
 }
 
 // FromArgs loads the file named by --config in args, if any (before the other flags

@@ -64,19 +64,39 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if tty.IsTerminal(stdin) {
 		return fail("expects a CredentialProviderRequest (JSON) on stdin, as the kubelet sends it; to try an image by hand run `%s get IMAGE` (see --help)", prog)
 	}
+	start := time.Now()
+	log := vlog{v: verbosity(args[1:]), w: stderr}
 	data, err := io.ReadAll(io.LimitReader(stdin, protocol.MaxRequestBytes+1))
 	if err != nil {
 		return fail("reading request from stdin: %v", err)
 	}
+	why := "the request is too large to replay"
 	if len(data) <= protocol.MaxRequestBytes {
-		if out, ok := replay(args[1:], data, time.Now()); ok {
+		out, r := replay(args[1:], data, time.Now())
+		if r.ok {
 			if _, err := stdout.Write(out); err != nil {
 				return 1
 			}
+			log.info(summaryLevel, "Request answered", "image", capped(r.image),
+				"outcome", fmt.Sprintf("%d key(s), cacheKeyType %s, cacheDuration %s", r.keys, r.keyType, r.duration),
+				"duration", time.Since(start).Round(10*time.Microsecond).String(), "answeredBy", prog+" (recorded answer)")
 			return 0
 		}
+		why = r.why
 	}
-	return handOver(prog, route(data), "", args[1:], data, false, fail)
+	target := route(data)
+	log.info(decisionLevel, "Handing the request over", "to", target, "why", why)
+	// The target runs under the front end's name, so that its errors start with the
+	// name the kubelet knows.
+	return handOver(prog, target, prog, args[1:], data, false, fail)
+}
+
+// capped is user input cut to a length a log line can carry.
+func capped(s string) string {
+	if len(s) <= 256 {
+		return s
+	}
+	return s[:256] + fmt.Sprintf("…(%d bytes)", len(s))
 }
 
 // command classifies the arguments: "version" for exactly `version` or `--version`,

@@ -12,30 +12,43 @@ import (
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
-// replay answers the request from a recorded answer; ok is false on any doubt.
-func replay(args []string, data []byte, now time.Time) (out []byte, ok bool) {
+// replayed says what replay did: the answer given, or why there was none.
+type replayed struct {
+	ok bool
+	// why there was no answer, when ok is false.
+	why string
+	// image, keys, keyType and duration describe the answer, when ok.
+	image    string
+	keys     int
+	keyType  string
+	duration time.Duration
+}
+
+// replay answers the request from a recorded answer; r.ok is false on any doubt.
+func replay(args []string, data []byte, now time.Time) (out []byte, r replayed) {
+	no := func(why string) ([]byte, replayed) { return nil, replayed{why: why} }
 	req, err := protocol.DecodeRequest(data)
 	if err != nil {
-		return nil, false
+		return no("the request does not decode")
 	}
 	areq := answer.Request{APIVersion: req.APIVersion, Image: req.Image}
 	if req.ServiceAccountToken != "" {
 		areq.ServiceAccount = providers.NewServiceAccount(req.ServiceAccountToken, req.ServiceAccountAnnotations)
 		if !areq.ServiceAccount.Identified() {
-			return nil, false
+			return no("the service account token does not name its service account")
 		}
 	}
 	config := answer.ConfigBytes(args)
 	dir, ok := cacheDir(args, config)
 	if !ok {
-		return nil, false
+		return no("the token cache is disabled, or its directory is not known for certain")
 	}
 	if _, err := os.Lstat(dir); err != nil { // never create it: that is the companions' job
-		return nil, false
+		return no("the token cache directory does not exist yet")
 	}
 	store, err := cache.Open(dir, cache.Options{Now: func() time.Time { return now }})
 	if err != nil {
-		return nil, false
+		return no("the token cache cannot be used")
 	}
 	fp := answer.Fingerprint(args, os.Environ(), config)
 	for _, key := range answer.LookupKeys(fp, areq) {
@@ -48,15 +61,15 @@ func replay(args []string, data []byte, now time.Time) (out []byte, ok bool) {
 			continue
 		}
 		if !filestate.Set(res.Inputs).Unchanged() {
-			return nil, false
+			return no("a file the recorded answer came from has changed")
 		}
 		out, err := encode(req.APIVersion, res, d)
 		if err != nil {
-			return nil, false
+			return no("the recorded answer does not encode")
 		}
-		return out, true
+		return out, replayed{ok: true, image: req.Image, keys: len(res.Auth), keyType: string(res.CacheKeyType), duration: d}
 	}
-	return nil, false
+	return no("no fresh recorded answer")
 }
 
 // encode answers the request with a recorded result, kept for d more.

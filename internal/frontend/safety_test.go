@@ -176,4 +176,19 @@ func TestTerminalIsNotWaitedOn(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %s", d)
 	}
+
+	// Under a drop-in name, which has no get command, the hint names the binary that
+	// has one.
+	dir := ownBinDir(t)
+	if err := os.Symlink(testbin.Exe(binaries.FrontEnd), filepath.Join(dir, testbin.Exe("acr-credential-provider"))); err != nil {
+		t.Fatal(err)
+	}
+	r, err = testbin.Run{Bin: filepath.Join(dir, testbin.Exe("acr-credential-provider")), Args: []string{"/etc/kubernetes/azure.json"}, Home: t.TempDir(), StdinFile: slave, Timeout: 20 * time.Second}.Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "acr-credential-provider: expects a CredentialProviderRequest (JSON) on stdin, as the kubelet sends it; to try an image by hand run `image-credential-provider get IMAGE` (see image-credential-provider --help)\n"
+	if r.Code != 1 || r.Stderr != want {
+		t.Errorf("drop-in name: exit %d, stderr %q, want %q", r.Code, r.Stderr, want)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -14,11 +15,12 @@ import (
 
 	"github.com/imagecred/image-credential-provider/cache"
 	"github.com/imagecred/image-credential-provider/internal/config"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
 // cacheOptions route the cache's warnings to klog (stderr).
-var cacheOptions = cache.Options{Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
+var cacheOptions = cache.Options{Warnf: klog.Warningf, Debugf: klog.V(loglevel.Decision).Infof}
 
 // lazyCache opens the token cache on first use (a token fetch, or recording the
 // answer), once per invocation, so that an unusable directory costs one warning.
@@ -34,12 +36,41 @@ func (l *lazyCache) get() *cache.Store {
 	return l.store
 }
 
+// Fetch implements providers.TokenCache, and says at loglevel.Decision what the cache
+// did: a hit, a miss (fetched, then stored or not), or old credentials served because
+// fetching failed.
 func (l *lazyCache) Fetch(ctx context.Context, key providers.CacheKey, fetch func(context.Context) (*providers.Result, error)) (*providers.Result, error) {
 	s := l.get()
 	if s == nil {
+		klog.V(loglevel.Decision).InfoS("Token cache not used: unusable", "backend", key.Backend, "registry", key.Registry)
 		return fetch(ctx)
 	}
-	return s.Fetch(ctx, key, fetch)
+	var called atomic.Bool
+	var fetchErr error
+	res, err := s.Fetch(ctx, key, func(ctx context.Context) (*providers.Result, error) {
+		called.Store(true)
+		r, err := fetch(ctx)
+		fetchErr = err
+		return r, err
+	})
+	if klog.V(loglevel.Decision).Enabled() {
+		kv := []any{"backend", key.Backend, "registry", key.Registry}
+		switch {
+		case !called.Load() && err == nil:
+			klog.V(loglevel.Decision).InfoS("Token cache hit", append(kv, "freshFor", res.CacheDuration.Truncate(time.Second).String())...)
+		case !called.Load():
+			klog.V(loglevel.Decision).InfoS("Token cache: another invocation's fetch failed just now; not asking again", kv...)
+		case fetchErr != nil && err == nil:
+			klog.V(loglevel.Decision).InfoS("Token cache: fetching failed; old credentials served", kv...)
+		case err != nil:
+			klog.V(loglevel.Decision).InfoS("Token cache miss: fetching failed", kv...)
+		case res.Expiry.IsZero():
+			klog.V(loglevel.Decision).InfoS("Token cache miss: fetched; not stored (no expiry)", kv...)
+		default:
+			klog.V(loglevel.Decision).InfoS("Token cache miss: fetched and stored", append(kv, "expires", res.Expiry.UTC().Format(time.RFC3339))...)
+		}
+	}
+	return res, err
 }
 
 // openCache opens the token cache for a pull. A directory that cannot be used (unsafe,

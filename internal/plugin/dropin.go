@@ -13,8 +13,10 @@ import (
 	"github.com/imagecred/image-credential-provider/ecr"
 	"github.com/imagecred/image-credential-provider/gcr"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
+	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/handoff"
+	"github.com/imagecred/image-credential-provider/internal/version"
 )
 
 // dropInConfig reads a single-cloud plugin's own command line (the binary is installed
@@ -43,7 +45,7 @@ func dropInConfig(backend string, args []string) (*config.Config, error) {
 		setVerbosity(d.Verbosity)
 		return &config.Config{Backends: []string{acr.Name}, ACR: d.Config}, nil
 	}
-	return nil, fmt.Errorf("no drop-in mode for backend %q", backend)
+	return nil, fmt.Errorf("no drop-in name serves backend %s", backend)
 }
 
 // runDropIn answers one kubelet request as the plugin named prog, which serves backend.
@@ -52,6 +54,7 @@ func (b Binary) runDropIn(prog, backend string, args []string, stdin io.Reader, 
 	if !b.links(backend) {
 		path, err := handoff.Beside(binaries.Companion(backend))
 		if err == nil {
+			logHandOver(path, "invoked as "+prog+", which "+binaries.Companion(backend)+" serves")
 			var code int
 			code, err = handoff.Exec(handoff.Request{Path: path, Argv0: prog, Args: args, Env: os.Environ(), KeepStdin: true, By: b.Name})
 			if err == nil {
@@ -61,13 +64,30 @@ func (b Binary) runDropIn(prog, backend string, args []string, stdin io.Reader, 
 		return fmt.Errorf("invoked as %s, which %s serves, and it cannot run: %w", prog, binaries.Companion(backend), err)
 	}
 	cfg, err := dropInConfig(backend, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w (invoked as %s, which takes that plugin's own arguments)", err, prog)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, dropInUsage(backend, prog))
+		return err
+	case errors.Is(err, cliargs.ErrVersion):
+		fmt.Fprintln(stdout, version.Line(binaries.FrontEnd)+", installed as "+prog)
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w (see %s --help)", err, prog)
 	}
-	return b.kubeletMode(&options{cfg: cfg, cache: &lazyCache{cfg: cfg}}, stdin, stdout)
+	return b.kubeletMode(&options{cfg: cfg, cache: &lazyCache{cfg: cfg}, prog: prog}, stdin, stdout)
+}
+
+// dropInUsage is the help of the drop-in name prog, which serves backend.
+func dropInUsage(backend, prog string) string {
+	switch backend {
+	case ecr.Name:
+		return ecr.DropInUsage(prog)
+	case gcr.Name:
+		return gcr.DropInUsage(prog)
+	case acr.Name:
+		return acr.DropInUsage(prog)
+	}
+	return ""
 }
 
 // setVerbosity applies a drop-in's -v/--v to klog.

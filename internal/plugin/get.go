@@ -2,9 +2,13 @@ package plugin
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,17 +18,51 @@ import (
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
+// addServiceAccountFlags binds get's flags that make it ask as the kubelet does for a
+// pod's service account.
+func (o *options) addServiceAccountFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.saTokenFile, "sa-token-file", "", "get: ask as for a pod: a file holding the service account token the kubelet would send (e.g. from `kubectl create token SA --audience AUD`)")
+	fs.Func("sa-annotation", "get: with -sa-token-file, a service account annotation KEY=VALUE the kubelet would pass on; repeat for more", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return errors.New("want KEY=VALUE")
+		}
+		if o.saAnnotations == nil {
+			o.saAnnotations = map[string]string{}
+		}
+		o.saAnnotations[k] = v
+		return nil
+	})
+}
+
 // getCmd shows people what the kubelet would receive for image.
-func (b Binary) getCmd(opts *options, image string, stdout io.Writer) error {
-	kreq := &protocol.Request{APIVersion: protocol.V1, Image: image}
+func (b Binary) getCmd(opts *options, image string, stdout io.Writer) (err error) {
+	sum := newSummary(b, opts.prog)
+	defer func() { sum.done(err) }()
+	kreq := &protocol.Request{APIVersion: protocol.V1, Image: image, ServiceAccountAnnotations: opts.saAnnotations}
+	switch {
+	case opts.saTokenFile != "":
+		tok, err := os.ReadFile(opts.saTokenFile)
+		if err != nil {
+			return fmt.Errorf("-sa-token-file: %w", err)
+		}
+		if kreq.ServiceAccountToken = strings.TrimSpace(string(tok)); kreq.ServiceAccountToken == "" {
+			return fmt.Errorf("-sa-token-file: %s is empty", opts.saTokenFile)
+		}
+	case len(opts.saAnnotations) > 0:
+		return errors.New("-sa-annotation needs -sa-token-file: the kubelet passes annotations on with a service account token only")
+	}
+	sum.image = image
 	r, err := b.prepare(opts, kreq)
 	if err != nil {
 		return err
 	}
+	sum.plan = r.plan
 	ans, err := r.resolve()
 	if err != nil {
 		return err
 	}
+	sum.ans = ans
 	switch opts.output {
 	case "json":
 		resp := toProtocol(ans)
@@ -64,6 +102,14 @@ func (b Binary) getCmd(opts *options, image string, stdout io.Writer) error {
 			exp = fmt.Sprintf(", token expires %s (in %s)", c.Result.Expiry.Local().Format(time.RFC3339), time.Until(c.Result.Expiry).Truncate(time.Second))
 		}
 		fmt.Fprintf(stdout, "backend:        %s  (%d key(s), cacheKeyType %s, cacheDuration %s%s)\n", c.Backend, len(c.Result.Auth), c.Result.CacheKeyType, c.CacheDuration, exp)
+	}
+	for _, c := range ans.Contributions {
+		if c.Identity.Who != "" {
+			fmt.Fprintf(stdout, "identity:       %s  %s\n", c.Backend, oneLine(c.Identity.Who))
+		}
+		if c.Identity.NodeFallback != "" {
+			fmt.Fprintf(stdout, "note:           %s  the node's identity answers this service-account request: %s\n", c.Backend, oneLine(c.Identity.NodeFallback))
+		}
 	}
 	for _, p := range ans.Problems {
 		fmt.Fprintf(stdout, "problem:        %s\n", oneLine(p))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -16,14 +17,17 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/filestate"
 	"github.com/imagecred/image-credential-provider/internal/handoff"
 	"github.com/imagecred/image-credential-provider/internal/imageref"
+	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/internal/protocol"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
 // kubeletMode answers one CredentialProviderRequest.
-func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) error {
+func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) (err error) {
+	sum := newSummary(b, opts.prog)
+	defer func() { sum.done(err) }()
 	if isTerminal(stdin) {
-		return errors.New("expects a CredentialProviderRequest (JSON) on stdin, as the kubelet sends it; to try an image by hand run `get IMAGE` (see --help)")
+		return fmt.Errorf("expects a CredentialProviderRequest (JSON) on stdin, as the kubelet sends it; to try an image by hand run `%s get IMAGE` (see %s --help)", commandsBinary(opts.prog), commandsBinary(opts.prog))
 	}
 	data, err := io.ReadAll(io.LimitReader(stdin, protocol.MaxRequestBytes+1))
 	if err != nil {
@@ -36,18 +40,27 @@ func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
+	logRequest(kreq)
+	sum.image = kreq.Image
 	r, err := b.prepare(opts, kreq)
 	if err != nil {
 		return err
 	}
+	sum.plan = r.plan
 	if missing := b.missing(r.plan); len(missing) > 0 {
-		return b.handOver(opts.args, data, missing)
+		err := b.handOver(opts.prog, opts.args, data, missing)
+		var code exitCode
+		sum.handedOver = errors.As(err, &code)
+		return err
 	}
 	ans, err := r.resolve()
 	if err != nil {
 		return err
 	}
-	out, err := protocol.EncodeResponse(kreq.APIVersion, toProtocol(ans))
+	sum.ans = ans
+	resp := toProtocol(ans)
+	logResponse(kreq.APIVersion, resp)
+	out, err := protocol.EncodeResponse(kreq.APIVersion, resp)
 	if err != nil {
 		return err
 	}
@@ -56,6 +69,8 @@ func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) er
 	}
 	if opts.args != nil {
 		recordAnswer(opts, kreq, r.req, ans, r.inputs)
+	} else {
+		klog.V(loglevel.Decision).InfoS("Answer not recorded for replay: answers under a drop-in name never are")
 	}
 	return nil
 }
@@ -92,6 +107,7 @@ func (b Binary) prepare(opts *options, kreq *protocol.Request) (*request, error)
 	if err != nil {
 		return nil, err
 	}
+	logPlan(cfg, p, img.Host)
 	return &request{b: b, cfg: cfg, cache: opts.cache, req: req, plan: p, inputs: inputs}, nil
 }
 
@@ -101,9 +117,11 @@ func (r *request) resolve() (*providers.Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &providers.Dispatcher{Providers: ps, Warnf: klog.Warningf, Debugf: klog.V(2).Infof}
+	d := &providers.Dispatcher{Providers: ps, Warnf: klog.Warningf, Debugf: klog.V(loglevel.Decision).Infof}
 	if !r.cfg.Cache.Disabled {
 		d.Cache = r.cache
+	} else {
+		klog.V(loglevel.Decision).InfoS("Token cache not used: disabled (cache.disabled, --no-cache)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TimeoutOrDefault())
 	defer cancel()
@@ -123,12 +141,12 @@ func snapshot(cfg *config.Config, enabled []string) filestate.Set {
 }
 
 // handOver passes the request to the binary that links every backend.
-func (b Binary) handOver(args []string, data []byte, missing []string) error {
+func (b Binary) handOver(prog string, args []string, data []byte, missing []string) error {
 	path, err := handoff.Beside(binaries.All)
 	if err == nil {
-		klog.V(2).Infof("Handing the request to %s: this binary does not link %v", path, missing)
+		logHandOver(path, fmt.Sprintf("the image is served by %s, which this binary does not link", strings.Join(missing, ",")))
 		var code int
-		code, err = handoff.Exec(handoff.Request{Path: path, Args: args, Env: os.Environ(), Stdin: data, By: b.Name})
+		code, err = handoff.Exec(handoff.Request{Path: path, Argv0: prog, Args: args, Env: os.Environ(), Stdin: data, By: b.Name})
 		if err == nil {
 			return exitCode(code)
 		}
@@ -140,6 +158,7 @@ func (b Binary) handOver(args []string, data []byte, missing []string) error {
 func (b Binary) handOverCommand(prog string, args []string) error {
 	path, err := handoff.Beside(binaries.All)
 	if err == nil {
+		logHandOver(path, "commands are served by "+binaries.All)
 		var code int
 		code, err = handoff.Exec(handoff.Request{Path: path, Argv0: prog, Args: args, Env: os.Environ(), KeepStdin: true, By: b.Name})
 		if err == nil {
@@ -161,26 +180,38 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 // file it was derived from is unchanged.
 func recordAnswer(opts *options, kreq *protocol.Request, req providers.Request, ans *providers.Answer, before filestate.Set) {
 	areq := answer.Request{APIVersion: kreq.APIVersion, Image: kreq.Image, ServiceAccount: req.ServiceAccount}
-	if before == nil || !answer.Recordable(areq, ans) {
+	notRecorded := func(why string) {
+		klog.V(loglevel.Decision).InfoS("Answer not recorded for replay", "why", why)
+	}
+	if why := answer.WhyNotRecordable(areq, ans); why != "" {
+		notRecorded(why)
+		return
+	}
+	if before == nil {
+		notRecorded("the state of a file it depends on cannot be read")
 		return
 	}
 	if !before.Unchanged() {
-		klog.V(2).InfoS("Answer not recorded: a file it depends on changed while it was worked out")
+		notRecorded("a file it depends on changed while it was worked out")
 		return
 	}
 	s := opts.cache.get()
 	if s == nil {
+		notRecorded("the token cache is disabled or unusable")
 		return
 	}
 	fp := answer.Fingerprint(opts.args, os.Environ(), answer.ConfigBytes(opts.args))
 	key := answer.Key(fp, areq, ans.CacheKeyType)
 	if old, ok := s.Peek(key); ok && sameAnswer(old, ans) && filestate.Set(old.Inputs).Equal(before) {
 		// Already recorded and still fresh: a cache hit costs no write.
+		klog.V(loglevel.Decision).InfoS("Answer already recorded for replay")
 		return
 	}
 	if err := s.Put(key, answer.Result(time.Now(), ans, before)); err != nil {
-		klog.V(2).InfoS("Answer not recorded", "err", err)
+		notRecorded(err.Error())
+		return
 	}
+	klog.V(loglevel.Decision).InfoS("Answer recorded for replay", "cacheKeyType", ans.CacheKeyType, "for", ans.CacheDuration.String(), "inputFiles", len(before))
 }
 
 // sameAnswer reports whether a recorded answer gives the kubelet what ans gives.

@@ -75,6 +75,7 @@ Flags:
 // Main runs the plugin as binary b with argv args and returns the exit code.
 func Main(b Binary, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := binaries.Name(args[0])
+	routeStandardLog()
 	if err := b.run(prog, args[1:], stdin, stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -107,6 +108,11 @@ type options struct {
 	showSecrets bool
 	// cache is the token cache, opened on first use, once per invocation.
 	cache *lazyCache
+	// prog is the name the binary was invoked under.
+	prog string
+	// saTokenFile and saAnnotations make get ask as a service account would.
+	saTokenFile   string
+	saAnnotations map[string]string
 }
 
 func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -123,7 +129,7 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 	if err != nil {
 		return err
 	}
-	opts := &options{cfg: cfg, args: args, cache: &lazyCache{cfg: cfg}}
+	opts := &options{cfg: cfg, args: args, cache: &lazyCache{cfg: cfg}, prog: prog}
 	fs := newFlags(prog, opts)
 
 	pos, err := cliargs.ParseInterleaved(fs, args)
@@ -133,6 +139,7 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("%v (see --help)", err)
 	}
+	logConfig(cfg)
 	if len(pos) == 0 {
 		return b.kubeletMode(opts, stdin, stdout)
 	}
@@ -172,6 +179,7 @@ func newFlags(prog string, opts *options) *flag.FlagSet {
 	fs.String("config", cfg.Path, "YAML config file (kind "+config.Kind+"); flags override it")
 	fs.StringVar(&opts.output, "o", "table", "get: output format, table or json (the exact kubelet response)")
 	fs.BoolVar(&opts.showSecrets, "show-secrets", false, "get: print passwords instead of masking them")
+	opts.addServiceAccountFlags(fs)
 	cfg.AddFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)

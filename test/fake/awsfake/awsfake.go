@@ -29,7 +29,7 @@
 // tells a registry fake whether a password is a live token. SetFixedPassword makes every
 // token the same known string, for end-to-end tests whose registry must know it first.
 //
-// Knobs: FailNext (HTTP 500), ThrottleNext (ThrottlingException / Throttling), SetDelay,
+// Knobs: FailNext (an HTTP status, or AccessDeniedStatus), ThrottleNext (ThrottlingException / Throttling), SetDelay,
 // SetTokenLifetime, ExpireTokens, AcceptWebIdentityTokens.
 //
 // All credentials here are obviously fake; nothing in this package is a secret.
@@ -142,6 +142,11 @@ type failure struct {
 	n      int
 	status int // 0: throttle
 }
+
+// AccessDeniedStatus, given to FailNext, makes the call fail as AWS does when the
+// caller's IAM policies do not allow the action: HTTP 400 with AccessDeniedException
+// (ECR, ECR Public) or 403 AccessDenied (STS), naming the caller and the action.
+const AccessDeniedStatus = -1
 
 // Server is the running fake. Its exported fields are set by New and never change.
 type Server struct {
@@ -262,7 +267,8 @@ func (s *Server) AcceptWebIdentityTokens(tokens ...string) {
 }
 
 // FailNext makes the next n calls to op answer HTTP status (500 when 0) with a server
-// error of the service's protocol.
+// error of the service's protocol, or, with AccessDeniedStatus, the service's access
+// denied error.
 func (s *Server) FailNext(op Op, n, status int) {
 	if status == 0 {
 		status = http.StatusInternalServerError
@@ -438,6 +444,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				code = "Throttling"
 			}
 			writeError(w, ep, http.StatusBadRequest, code, "Rate exceeded")
+			return
+		}
+		if fail.status == AccessDeniedStatus {
+			status, code := http.StatusBadRequest, "AccessDeniedException"
+			if ep == stsEndpoint {
+				status, code = http.StatusForbidden, "AccessDenied"
+			}
+			writeError(w, ep, status, code, fmt.Sprintf("User: %s is not authorized to perform: %s on resource: * because no identity-based policy allows the %s action", call.Identity, op, op))
 			return
 		}
 		code := "ServerException"
@@ -633,12 +647,12 @@ func validateRole(arn, session string) string {
 	return ""
 }
 
-// writeSession issues session credentials for role and answers the STS action.
-func (s *Server) writeSession(w http.ResponseWriter, action, role, session string) {
+// newSession issues session credentials for role.
+func (s *Server) newSession(role string) (string, principal) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.seq++
-	n := s.seq
-	akid := fmt.Sprintf("ASIAFAKE%012d", n)
+	akid := fmt.Sprintf("ASIAFAKE%012d", s.seq)
 	p := principal{
 		secret:       "fake-session-secret-" + randomHex(8),
 		sessionToken: "fake-session-token-" + randomHex(8),
@@ -646,7 +660,12 @@ func (s *Server) writeSession(w http.ResponseWriter, action, role, session strin
 		expires:      s.now().Add(SessionLifetime),
 	}
 	s.keys[akid] = p
-	s.mu.Unlock()
+	return akid, p
+}
+
+// writeSession issues session credentials for role and answers the STS action.
+func (s *Server) writeSession(w http.ResponseWriter, action, role, session string) {
+	akid, p := s.newSession(role)
 	account := roleARNRE.FindStringSubmatch(role)[1]
 	roleName := role[strings.LastIndex(role, "/")+1:]
 	type credentials struct {

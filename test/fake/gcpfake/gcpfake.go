@@ -146,6 +146,7 @@ type Server struct {
 	lastSTS       STSRequest
 	lastImp       ImpersonationRequest
 	seq           int
+	denied        map[string]bool // service accounts no one may impersonate
 }
 
 // New starts a fake on a free loopback port. It panics if it cannot listen, like
@@ -289,6 +290,17 @@ func (s *Server) AcceptSubjectTokens(tokens ...string) {
 	for _, t := range tokens {
 		s.subjects[t] = true
 	}
+}
+
+// DenyImpersonation makes generateAccessToken for email answer 403 PERMISSION_DENIED,
+// as IAM does when the caller lacks iam.serviceAccounts.getAccessToken on it.
+func (s *Server) DenyImpersonation(email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied == nil {
+		s.denied = map[string]bool{}
+	}
+	s.denied[email] = true
 }
 
 // FailNext makes the next n calls to ep answer with HTTP status (500 when 0).
@@ -564,6 +576,10 @@ func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.lastImp = ImpersonationRequest{Email: email, Scope: body.Scope, Lifetime: body.Lifetime, Delegates: body.Delegates, Caller: caller.Identity}
+	if s.denied[email] {
+		writeGoogleError(w, http.StatusForbidden, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
+		return
+	}
 	if !strings.Contains(email, "@") || len(body.Scope) == 0 {
 		writeGoogleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "service account email and scope are required")
 		return
