@@ -80,7 +80,7 @@ fi
 say "== static: the kubelet with the plugin against the kubelet's own keyring, on broken docker config files"
 if selected static/keyring-differential; then
   t=$(now)
-  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/$PLUGIN" timeout 300 go test -count=1 -v -run 'TestPluginMatchesNodeKeyring' ./keyringdiff) >"$WORK/keyringdiff.txt" 2>&1 \
+  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/plugin/$PLUGIN" timeout 300 go test -count=1 -v -run 'TestPluginMatchesNodeKeyring' ./keyringdiff) >"$WORK/keyringdiff.txt" 2>&1 \
       && grep -q '^keyringdiff: .* 0 disagreements' "$WORK/keyringdiff.txt"; then
     pass static/keyring-differential "$(elapsed "$t")" "$(grep '^keyringdiff:' "$WORK/keyringdiff.txt" | sed 's/^keyringdiff: //')"
   else
@@ -105,7 +105,7 @@ fi
 say "== harness self-tests (its own module: not part of the main module's go test ./...)"
 if selected harness/self-tests; then
   t=$(now)
-  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/$PLUGIN" timeout 600 go test -count=1 ./...) >"$WORK/harness-tests.txt" 2>&1; then
+  if (cd test/harness && ICP_PLUGIN_BIN="$TOOLS/plugin/$PLUGIN" timeout 600 go test -count=1 ./...) >"$WORK/harness-tests.txt" 2>&1; then
     pass harness/self-tests "$(elapsed "$t")" "$(grep -c '^ok' "$WORK/harness-tests.txt") packages ok"
   else
     fail harness/self-tests "$(elapsed "$t")"

@@ -65,8 +65,9 @@ import (
 
 const providerName = "image-credential-provider"
 
-// pluginBin is the plugin binary: $ICP_PLUGIN_BIN (test/conformance.sh sets it to the
-// binary it built), else built by TestMain from the repository.
+// pluginBin is the plugin binary, with its companions beside it: $ICP_PLUGIN_BIN
+// (test/conformance.sh sets it to the front end it built), else built by TestMain from
+// the repository.
 var pluginBin string
 
 // kubeletLog collects what the kubelet code logs (each plugin failure with the
@@ -86,7 +87,8 @@ func TestMain(m *testing.M) {
 	if pluginBin == "" {
 		pluginBin = filepath.Join(tmp, providerName)
 		root, _ := filepath.Abs("../../..")
-		cmd := exec.Command("go", "build", "-o", pluginBin, "./cmd/image-credential-provider")
+		// Every binary: the front end finds its companions beside it.
+		cmd := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), "./cmd/...")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
