@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/imagecred/image-credential-provider/internal/dnsname"
 )
 
 // WellKnownSuffixes are the registry suffixes of every Azure cloud, past and present
@@ -81,17 +83,5 @@ func SplitHostPort(hp string) (host, port string, ok bool) {
 	return host, port, true
 }
 
-// IsDNSLabel reports whether l is a lower-case LDH label (1-63 characters, letters,
-// digits and inner hyphens).
-func IsDNSLabel(l string) bool {
-	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// IsDNSLabel reports whether l is a lower-case LDH label (see dnsname.IsLabel).
+func IsDNSLabel(l string) bool { return dnsname.IsLabel(l) }

@@ -4,7 +4,11 @@
 // lists exactly these hosts.
 package gcrhost
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/imagecred/image-credential-provider/internal/dnsname"
+)
 
 // Forms are the Google registry host names, label by label, "*" standing for any one
 // DNS label as in the kubelet's matcher:
@@ -38,7 +42,7 @@ func IsRegistryHost(host string) bool {
 	}
 	labels := strings.Split(strings.ToLower(name), ".")
 	for _, l := range labels {
-		if !validLabel(l) {
+		if !dnsname.IsLabel(l) {
 			return false
 		}
 	}
@@ -57,21 +61,6 @@ func formMatches(form string, labels []string) bool {
 	}
 	for i, f := range strings.Split(form, ".") {
 		if f != "*" && f != labels[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// validLabel reports whether l is a DNS label: 1-63 letters, digits and hyphens, not
-// starting or ending with a hyphen.
-func validLabel(l string) bool {
-	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
 			return false
 		}
 	}
