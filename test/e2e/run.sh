@@ -756,9 +756,14 @@ ECR_TOKEN=
 ECR_MATCH=
 start_fakeaws() {
 	local out=$LOGS/fakeaws.out
-	# One source for the patterns: the ecrhost.MatchImages literal.
-	ECR_MATCH=$(sed -n '/^var MatchImages = \[\]string{/,/^}/p' "$REPO/ecr/ecrhost/ecrhost.go" | grep -o '"[^"]*"' | paste -sd, - || true)
-	[ -n "$ECR_MATCH" ] || { log "no MatchImages list in ecr/ecrhost/ecrhost.go"; return 1; }
+	# One source for the patterns: what install writes for the ECR backend (into a scratch
+	# root, as JSON for jq), from the same host tables the backend serves.
+	local m=$RUN/plugin/ecr-match
+	mkdir -p "$m/proc"
+	"$(dirname "$PLUGIN")/image-credential-provider-all" install --root "$m" --proc "$m/proc" --bin-dir /bin \
+		--kubelet-config /kubelet.json --backends=ecr >"$LOGS/ecr-match.log" 2>&1 || { log "install --backends=ecr failed (see $LOGS/ecr-match.log)"; return 1; }
+	ECR_MATCH=$(jq -r '.providers[0].matchImages | map("\"" + . + "\"") | join(",")' "$m/kubelet.json" || true)
+	[ -n "$ECR_MATCH" ] || { log "install --backends=ecr wrote no matchImages (see $m/kubelet.json)"; return 1; }
 	# Colons inside on purpose: an ECR password is split at the first colon only.
 	ECR_TOKEN="e2e-ecr-token:$RUN_ID:$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	setsid "$FAKEAWS" -password "$ECR_TOKEN" >"$out" 2>"$LOGS/fakeaws.log" </dev/null 7>&- 8>&- 9>&- &
