@@ -782,7 +782,7 @@ write_provider_config() {
 		provider icp-case4 "$REG/e2e/case4" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
 			--dockercfg "$a/case4.json"
 		if [ -z "${NOTRUN[case3]:-}" ]; then
-			# The patterns a deployment puts in its kubelet config (ecrhost.MatchImages), so
+			# The patterns a deployment puts in its kubelet config (what install writes for the ECR backend), so
 			# the kubelet's own validation of every ECR host family is exercised too. The
 			# environment is all the ECR backend gets: the fake's endpoints and static test
 			# keys. No AWS_REGION: the region comes from the image's host. Instance metadata
