@@ -483,6 +483,32 @@ func TestInstallAsThePodRunsIt(t *testing.T) {
 			t.Errorf("the docker config %s on the node: %v, want mode 0600", p, err)
 		}
 	}
+	// The README's DaemonSet section names the same flags and exactly the files written.
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "\n### DaemonSet"); i >= 0 {
+		section = section[i+1:]
+		if j := strings.Index(section, "\n### "); j >= 0 {
+			section = section[:j]
+		}
+	} else {
+		t.Fatal("README.md has no ### DaemonSet section")
+	}
+	if got, want := flagsIn(section, `(?m)^\s+(--image-credential-provider-(?:config|bin-dir)=\S+)$`), flagsIn(string(m.Files["daemonset.yaml"]), headerFlags); !slices.Equal(got, want) {
+		t.Errorf("the README's DaemonSet section gives the kubelet flags %q, the manifest %q", got, want)
+	}
+	var listed []string
+	for _, row := range regexp.MustCompile("(?m)^\\| `(/[^`]+)`").FindAllStringSubmatch(section, -1) {
+		listed = append(listed, expand(row[1])...)
+	}
+	sort.Strings(listed)
+	if !slices.Equal(listed, r.written) {
+		t.Errorf("the README's DaemonSet section lists %q; install wrote %q", listed, r.written)
+	}
+
 	// Again: nothing changes.
 	again, err := r.run()
 	if err != nil {
@@ -745,16 +771,37 @@ func (r *installRun) check(m *deploy.Manifests) error {
 			return fmt.Errorf("install wrote nothing in the host directory %s, which the pod mounts writable", dir)
 		}
 	}
-	want := regexp.MustCompile(`(?m)^#\s+(--image-credential-provider-(?:config|bin-dir)=\S+)$`).FindAllStringSubmatch(string(m.Files["daemonset.yaml"]), -1)
+	wantFlags := flagsIn(string(m.Files["daemonset.yaml"]), headerFlags)
 	got := regexp.MustCompile(`--image-credential-provider-(?:config|bin-dir)=\S+`).FindAllString(r.out, -1)
-	var wantFlags []string
-	for _, w := range want {
-		wantFlags = append(wantFlags, w[1])
-	}
-	sort.Strings(wantFlags)
 	sort.Strings(got)
 	if len(wantFlags) != 2 || !slices.Equal(wantFlags, got) {
 		return fmt.Errorf("install reports the kubelet flags %q; the manifest's header says %q", got, wantFlags)
 	}
 	return nil
+}
+
+// headerFlags finds the kubelet flags in the manifest's header comment.
+const headerFlags = `(?m)^#\s+(--image-credential-provider-(?:config|bin-dir)=\S+)$`
+
+// flagsIn returns the first group of every match of re in text, sorted.
+func flagsIn(text, re string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(re).FindAllStringSubmatch(text, -1) {
+		out = append(out, m[1])
+	}
+	sort.Strings(out)
+	return out
+}
+
+// expand turns "dir/name{,-a,-b}" into dir/name, dir/name-a and dir/name-b.
+func expand(p string) []string {
+	open, end := strings.Index(p, "{"), strings.Index(p, "}")
+	if open < 0 || end < open {
+		return []string{p}
+	}
+	var out []string
+	for _, alt := range strings.Split(p[open+1:end], ",") {
+		out = append(out, p[:open]+alt+p[end+1:])
+	}
+	return out
 }
