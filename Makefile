@@ -22,6 +22,9 @@ IMAGE ?= ghcr.io/imagecred/image-credential-provider
 # The release version; for `make build`, only if given.
 VERSION ?=
 
+# Where the release goes (replaced whole); test/e2e builds one into its run directory.
+DIST ?= dist
+
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 DATE := $(shell TZ=UTC0 git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
 
@@ -57,15 +60,15 @@ release:
 		else echo 'make release: the checkout has uncommitted changes (git status); commit them, or ALLOW_DIRTY=1 for a trial build' >&2; exit 2; fi; \
 	fi
 	$(GO) run ./hack/notices -check
-	rm -rf dist
+	rm -rf '$(DIST)'
 	@set -e; for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; \
 		echo "go build $$os/$$arch"; \
 		$(GOENV) GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
-			-ldflags '$(RELEASE_LDFLAGS)' -o dist/bin/$${os}_$${arch}/ ./cmd/...; \
+			-ldflags '$(RELEASE_LDFLAGS)' -o '$(DIST)'/bin/$${os}_$${arch}/ ./cmd/...; \
 	done
 	$(GO) run ./hack/release -version '$(VERSION)' -commit '$(COMMIT)' -date '$(DATE)' \
-		-platforms '$(PLATFORMS)' -image '$(IMAGE)' -dist dist
+		-platforms '$(PLATFORMS)' -image '$(IMAGE)' -dist '$(DIST)'
 
 clean:
 	rm -rf bin dist

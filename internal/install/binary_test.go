@@ -1,6 +1,7 @@
 package install
 
 import (
+	"bufio"
 	"bytes"
 	"math/rand/v2"
 	"os"
@@ -214,7 +215,8 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 }
 
 // --stay keeps the installer running, idle, until SIGTERM, then it exits 0: a DaemonSet
-// container without a shell.
+// container without a shell. The signal is sent the moment the "staying" line is seen
+// (as a kubelet stopping the pod may), so it must already be handled then.
 func TestStay(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals")
@@ -224,23 +226,41 @@ func TestStay(t *testing.T) {
 	cmd := exec.Command(filepath.Join(dir, testbin.Exe(binaries.All)), append(installArgs(root, proc, pluginConfig(t)), "--stay")...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
 	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stderr = &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "staying until SIGTERM or SIGINT") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
+	said := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		found := false
+		for sc.Scan() {
+			out.Write([]byte(sc.Text() + "\n"))
+			if !found && sc.Text() == "staying until SIGTERM or SIGINT" {
+				found = true
+				said <- true
+			}
+		}
+		if !found {
+			said <- false
+		}
+	}()
+	select {
+	case ok := <-said:
+		if !ok {
 			t.Fatalf("never said it stays:\n%s", out.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("never said it stays:\n%s", out.String())
 	}
-	time.Sleep(100 * time.Millisecond)
-	if cmd.ProcessState != nil {
-		t.Fatal("exited")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("the process is gone before SIGTERM: %v\n%s", err, out.String())
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -149,17 +149,19 @@ func Command(args []string, stdout io.Writer) error {
 		return err
 	}
 	if stay {
+		stop := stopSignal()
 		fmt.Fprintln(stdout, "staying until SIGTERM or SIGINT")
-		wait()
+		<-stop
 	}
 	return nil
 }
 
-// wait blocks, idle, until the process is asked to stop.
-func wait() {
+// stopSignal receives SIGTERM or SIGINT from now on, instead of the process dying of
+// it: a signal sent as soon as the "staying" line is seen ends the process with status 0.
+func stopSignal() <-chan os.Signal {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
-	<-ch
+	return ch
 }
 
 // recorder is a flag value that reports each value it is set to.

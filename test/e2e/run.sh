@@ -16,6 +16,8 @@
 #                    building ./cmd/...
 #   E2E_TIMEOUT      hard limit for the whole run, seconds  (2700; the kubelet build is most of it)
 #   E2E_SKIP_APT=1   do not install missing Debian packages (fail instead)
+#   E2E_RELEASE_TAR  use this OCI image tarball (make release's *_oci-image.tar, for this
+#                    machine's architecture) instead of building one
 #
 # test/e2e/README.md says what each case proves and why each setting below is what it is.
 set -euo pipefail
@@ -30,12 +32,18 @@ APT_PACKAGES=(containerd runc docker-registry apache2-utils skopeo busybox-stati
 
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 
-CASES=(case1 case2 case3 case4)
+CASES=(case1 case2 case3 case4 case5 case6 case7)
+# Cases 1-4 pull through the plugin behind logging shims, under one kubelet; cases 5-7
+# install the release image the way examples/deploy does, under kubelets of their own.
+PULL_CASES=(case1 case2 case3 case4)
 declare -A DESC=(
 	[case1]="static config.json, wildcard host + path-prefix key matches the pod image"
 	[case2]="static, two matching credentials, the first wrong: the kubelet falls back to the second"
 	[case3]="ECR backend through the loopback AWS fake (AWS_ENDPOINT_URL_ECR in the provider env)"
 	[case4]="static, wrong credentials: pull fails with 401 and the registry saw our user"
+	[case5]="the release image's install, as the DaemonSet's pod (static pod), fills an empty bin dir and kubelet config; the kubelet has no credential provider flags"
+	[case6]="the kubelet restarted with the two flags install reported pulls a private image through the installed plugin"
+	[case7]="the installer pod run again changes nothing (install says unchanged; every file's inode and mtime kept)"
 )
 
 log() { printf '%s e2e: %s\n' "$(date +%T)" "$*" >&2; }
@@ -66,8 +74,10 @@ RUN=$(mktemp -d /tmp/icp-e2e.XXXXXX)
 RUN_ID=${RUN##*.}
 RUN_ID=${RUN_ID,,}
 CGROUP_ROOT=/icp-e2e-$RUN_ID
+NODE_NAME=icp-e2e-$RUN_ID # the kubelet's --hostname-override; static pods are named <name>-<node>
 POD_NS=icp-e2e-$RUN_ID
 LOGS=$RUN/logs
+KLOG=$LOGS/kubelet.log # the kubelet log the pull checks read (each kubelet of the run has its own)
 mkdir -p "$LOGS"
 declare -A PIDS=()          # name -> pid of each daemon we started
 declare -A SAVED_SYSCTL=()
@@ -75,6 +85,11 @@ declare -A SAVED_SYSCTL=()
 # blob info cache, util-linux's utab dir, kubelet log symlinks, containerd shim sockets):
 # each one that did not exist before the run is removed after it.
 HOST_PATHS=(/var/lib/kubelet /var/lib/containers /run/mount /var/log/containers /run/containerd/s /run/containerd)
+# The node directories the DaemonSet's pod writes (its hostPath volumes, case 5), and
+# those of their parents that did not exist: filled in before the installer runs, which
+# it does only when the directories do not exist yet (never on a real node's files).
+INSTALL_PATHS=()
+INSTALL_PARENTS=()
 declare -A PREEXISTING=()
 for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] && PREEXISTING[$p]=1; done
 WATCHDOG_PID=
@@ -127,6 +142,7 @@ cleanup() {
 	[ -n "$WATCHDOG_PID" ] && kill "$WATCHDOG_PID" 2>/dev/null && wait "$WATCHDOG_PID" 2>/dev/null
 	log "teardown"
 	stop_pid kubelet-build
+	stop_pid release-build
 	rm -f "$CACHE_DIR"/kubelet-*/kubelet.tmp.$$
 	# 1. Let the kubelet stop the pods itself (it unmounts what it mounted), bounded.
 	if [ -n "${PIDS[kubelet]:-}" ] && kill -0 "${PIDS[kubelet]}" 2>/dev/null; then
@@ -190,6 +206,8 @@ cleanup() {
 		*) rm -rf --one-file-system "$p" 2>/dev/null ;;
 		esac
 	done
+	for p in "${INSTALL_PATHS[@]}"; do rm -rf --one-file-system "$p" 2>/dev/null; done
+	for p in "${INSTALL_PARENTS[@]}"; do rmdir "$p" 2>/dev/null; done
 	# 8. Leftover checks, then the run directory.
 	m=$(our_mounts)
 	[ -n "$m" ] && log "WARNING: mounts left: $m"
@@ -324,6 +342,46 @@ build_fakeaws() {
 	(cd "$REPO" && CGO_ENABLED=0 timeout 600 go build -o "$RUN/plugin/fakeaws" ./test/fake/awsfake/cmd/fakeaws) \
 		>"$LOGS/fakeaws-build.log" 2>&1 || { log "fakeaws build failed (see $LOGS/fakeaws-build.log)"; return 1; }
 	FAKEAWS=$RUN/plugin/fakeaws
+}
+
+# The release image (cases 5-7): `make release` for this machine's platform only, into
+# the run directory. The same target and the same hack/release code write the same OCI
+# layout and tarball as a full release; only the index lists one platform instead of two
+# (test/release.sh checks the two-platform index, its reproducibility and its import),
+# which saves cross-compiling every binary for the other architecture. ALLOW_DIRTY: the
+# working tree is what is tested, as for the plugin above.
+RELEASE_VERSION=v0.0.0-e2e
+RELEASE_TAR=
+build_release() {
+	if [ -n "${E2E_RELEASE_TAR:-}" ]; then
+		RELEASE_TAR=$E2E_RELEASE_TAR
+		log "using release image $RELEASE_TAR (E2E_RELEASE_TAR)"
+		return 0
+	fi
+	local arch
+	arch=$(go env GOARCH) || return 1
+	# In the background and waited for, like the kubelet build, so that the watchdog and
+	# Ctrl-C act at once. safe.directory: root may run this on a checkout it does not own.
+	(cd "$REPO" && exec timeout 900 env GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*' \
+		make release VERSION="$RELEASE_VERSION" PLATFORMS="linux/$arch" DIST="$RUN/dist" ALLOW_DIRTY=1) \
+		>"$LOGS/release-build.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
+	PIDS[release-build]=$!
+	if ! wait "${PIDS[release-build]}"; then
+		unset "PIDS[release-build]"
+		log "make release failed (see $LOGS/release-build.log)"
+		return 1
+	fi
+	unset "PIDS[release-build]"
+	RELEASE_TAR=$RUN/dist/image-credential-provider_${RELEASE_VERSION}_oci-image.tar
+	[ -f "$RELEASE_TAR" ] || { log "make release wrote no $RELEASE_TAR"; return 1; }
+}
+
+# The example DaemonSet's pod as a static pod (test/harness/cmd/daemonset-pod).
+DSPOD=
+build_dspod() {
+	(cd "$REPO/test/harness" && CGO_ENABLED=0 timeout 600 go build -o "$RUN/plugin/daemonset-pod" ./cmd/daemonset-pod) \
+		>"$LOGS/daemonset-pod-build.log" 2>&1 || { log "daemonset-pod build failed (see $LOGS/daemonset-pod-build.log)"; return 1; }
+	DSPOD=$RUN/plugin/daemonset-pod
 }
 
 # ---------------------------------------------------------------------------------------
@@ -587,8 +645,11 @@ make_cgroup_root() {
 	done < <(awk '$3 == "cgroup" {print $2}' /proc/self/mounts | sort -u)
 }
 
+# start_kubelet LOG [FLAGS...]: the kubelet, logging to $LOGS/LOG, with FLAGS (the
+# credential provider flags, or none).
 start_kubelet() {
-	local k=$RUN/kubelet-root
+	local klog=$1 k=$RUN/kubelet-root
+	shift
 	mkdir -p "$k" "$RUN/volume-plugins" "$RUN/pod-logs" "$RUN/home"
 	: >"$RUN/resolv.conf"
 	cat >"$RUN/kubelet.yaml" <<EOF
@@ -626,19 +687,29 @@ authentication:
 authorization:
   mode: AlwaysAllow
 EOF
-	save_sysctls
+	# Saved once: a later kubelet of the run would find the first one's settings.
+	[ ${#SAVED_SYSCTL[@]} -gt 0 ] || save_sysctls
 	make_cgroup_root
 	# A clean environment: HOME points into the run dir, so neither the kubelet's node
 	# credentials nor the plugin's default docker config or token cache touch the host's.
 	(cd "$RUN" && exec setsid env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME="$RUN/home" XDG_CACHE_HOME="$RUN/home/.cache" \
 		"$KUBELET" --config="$RUN/kubelet.yaml" --root-dir="$k" --cert-dir="$k/pki" \
-		--hostname-override="icp-e2e-$RUN_ID" \
-		--image-credential-provider-config="$RUN/plugin/credential-providers.yaml" \
-		--image-credential-provider-bin-dir="$RUN/plugin/bin" \
-		--v=3 >"$LOGS/kubelet.log" 2>&1 </dev/null 7>&- 8>&- 9>&-) &
+		--hostname-override="$NODE_NAME" \
+		"$@" --v=3 >"$LOGS/$klog" 2>&1 </dev/null 7>&- 8>&- 9>&-) &
 	PIDS[kubelet]=$!
 }
+
+# stop_pods_and_kubelet: the static pods removed and stopped by the kubelet (bounded),
+# then the kubelet; the next kubelet of the run starts with no pod.
+stop_pods_and_kubelet() {
+	rm -f "$RUN"/manifests/*.yaml
+	if [ -n "${PIDS[kubelet]:-}" ] && kill -0 "${PIDS[kubelet]}" 2>/dev/null; then
+		wait_for 60 "the kubelet to stop its pods" no_tasks || true
+	fi
+	stop_pid kubelet
+}
+no_tasks() { [ -z "$(ctr_ tasks ls -q 2>/dev/null)" ]; }
 
 static_pod() {
 	local name=$1 image=$2
@@ -676,6 +747,7 @@ declare -A PASS=(
 	[case2-user]=case2-pass-e2e
 	[case2-stale]=case2-stale-pass-e2e
 	[case4-user]=case4-pass-e2e
+	[case6-user]=case6-pass-e2e
 )
 declare -A WRONG=(
 	[decoy-user]=decoy-wrong-e2e
@@ -710,7 +782,7 @@ write_provider_config() {
 		provider icp-case4 "$REG/e2e/case4" --backends static --cache-dir "$RUN/plugin/cache" --v=9 \
 			--dockercfg "$a/case4.json"
 		if [ -z "${NOTRUN[case3]:-}" ]; then
-			# The patterns a deployment puts in its kubelet config (ecrhost.MatchImages), so
+			# The patterns a deployment puts in its kubelet config (what install writes for the ECR backend), so
 			# the kubelet's own validation of every ECR host family is exercised too. The
 			# environment is all the ECR backend gets: the fake's endpoints and static test
 			# keys. No AWS_REGION: the region comes from the image's host. Instance metadata
@@ -756,9 +828,14 @@ ECR_TOKEN=
 ECR_MATCH=
 start_fakeaws() {
 	local out=$LOGS/fakeaws.out
-	# One source for the patterns: the ecrhost.MatchImages literal.
-	ECR_MATCH=$(sed -n '/^var MatchImages = \[\]string{/,/^}/p' "$REPO/ecr/ecrhost/ecrhost.go" | grep -o '"[^"]*"' | paste -sd, - || true)
-	[ -n "$ECR_MATCH" ] || { log "no MatchImages list in ecr/ecrhost/ecrhost.go"; return 1; }
+	# One source for the patterns: what install writes for the ECR backend (into a scratch
+	# root, as JSON for jq), from the same host tables the backend serves.
+	local m=$RUN/plugin/ecr-match
+	mkdir -p "$m/proc"
+	"$(dirname "$PLUGIN")/image-credential-provider-all" install --root "$m" --proc "$m/proc" --bin-dir /bin \
+		--kubelet-config /kubelet.json --backends=ecr >"$LOGS/ecr-match.log" 2>&1 || { log "install --backends=ecr failed (see $LOGS/ecr-match.log)"; return 1; }
+	ECR_MATCH=$(jq -r '.providers[0].matchImages | map("\"" + . + "\"") | join(",")' "$m/kubelet.json" || true)
+	[ -n "$ECR_MATCH" ] || { log "install --backends=ecr wrote no matchImages (see $m/kubelet.json)"; return 1; }
 	# Colons inside on purpose: an ECR password is split at the first colon only.
 	ECR_TOKEN="e2e-ecr-token:$RUN_ID:$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	setsid "$FAKEAWS" -password "$ECR_TOKEN" >"$out" 2>"$LOGS/fakeaws.log" </dev/null 7>&- 8>&- 9>&- &
@@ -794,11 +871,11 @@ not_in_containerd() { # repo (any tag)
 	! ctr_ images ls -q 2>/dev/null | grep -F "$1" >/dev/null || { echo "containerd has $1 but the pull should have failed"; return 1; }
 }
 kubelet_pulled() { # ref
-	grep -F "Successfully pulled image \\\"$1\\\"" "$LOGS/kubelet.log" >/dev/null ||
+	grep -F "Successfully pulled image \\\"$1\\\"" "$KLOG" >/dev/null ||
 		{ echo "kubelet log has no 'Successfully pulled image \"$1\"'"; return 1; }
 }
 kubelet_pull_failed_401() { # ref
-	grep -F "$1" "$LOGS/kubelet.log" | grep -F 'Failed to pull image' | grep -F '401 Unauthorized' >/dev/null ||
+	grep -F "$1" "$KLOG" | grep -F 'Failed to pull image' | grep -F '401 Unauthorized' >/dev/null ||
 		{ echo "kubelet log has no 'Failed to pull image' with 401 Unauthorized for $1"; return 1; }
 }
 # The registry (distribution 2.8) logs the user name of every failed basic-auth login
@@ -833,7 +910,7 @@ fake_calls() { # op n: the AWS fake answered op n times (it prints its counters 
 no_secret_in_logs() { # pass...: secrets never reach the kubelet log or the plugin's stderr
 	local p
 	for p in "$@"; do
-		if grep -F -- "$p" "$LOGS/kubelet.log" >/dev/null || jq -r .stderr "$LOGS"/plugin-*.log 2>/dev/null | grep -F -- "$p" >/dev/null; then
+		if grep -F -- "$p" "$KLOG" >/dev/null || jq -r .stderr "$LOGS"/plugin-*.log 2>/dev/null | grep -F -- "$p" >/dev/null; then
 			echo "a password appears in the kubelet log or the plugin's stderr"
 			return 1
 		fi
@@ -871,20 +948,264 @@ run_checks() { # case check...: each check is a quoted command line; stops at th
 
 case_done() { # case: its pull finished one way or the other
 	case $1 in
-	case4) grep -F "${IMAGE[case4]}" "$LOGS/kubelet.log" | grep -F 'Failed to pull image' >/dev/null ;;
-	*) grep -F "Successfully pulled image \\\"${IMAGE[$1]}\\\"" "$LOGS/kubelet.log" >/dev/null ||
-		grep -F "${IMAGE[$1]}" "$LOGS/kubelet.log" | grep -F 'Failed to pull image' >/dev/null ;;
+	case4) grep -F "${IMAGE[case4]}" "$KLOG" | grep -F 'Failed to pull image' >/dev/null ;;
+	*) grep -F "Successfully pulled image \\\"${IMAGE[$1]}\\\"" "$KLOG" >/dev/null ||
+		grep -F "${IMAGE[$1]}" "$KLOG" | grep -F 'Failed to pull image' >/dev/null ;;
 	esac
 }
 all_done() {
 	local c
-	for c in "${CASES[@]}"; do
+	for c in "${PULL_CASES[@]}"; do
 		[ -n "${NOTRUN[$c]:-}" ] && continue
 		case_done "$c" || return 1
 	done
 }
 
 pulls_done_or_kubelet_gone() { all_done || ! kill -0 "${PIDS[kubelet]}" 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------
+# Cases 5-7: the DaemonSet installation of examples/deploy, on this machine as its node.
+# The DaemonSet's pod runs as a static pod (test/harness/cmd/daemonset-pod: the same
+# container, args, security context, resources and hostPath volumes; the ConfigMap and
+# Secret as directories; host network, as this kubelet has no pod network) from the
+# release image imported into containerd. It installs into the real node paths of the
+# manifest, which must not exist before the run and are removed after it.
+RELEASE_REF=
+INSTALL_DIR=$RUN/installer
+install_prepare() {
+	local p d
+	build_release || { NOTRUN[case5]="the release image did not build"; return 1; }
+	build_dspod || { NOTRUN[case5]="test/harness/cmd/daemonset-pod did not build"; return 1; }
+	mkdir -p "$INSTALL_DIR/config" "$INSTALL_DIR/docker"
+	RELEASE_REF=$(tar -xOf "$RELEASE_TAR" index.json | jq -r '.manifests[0].annotations["io.containerd.image.name"] // empty' || true)
+	[ -n "$RELEASE_REF" ] || { NOTRUN[case5]="$RELEASE_TAR names no image (io.containerd.image.name)"; return 1; }
+	# The docker config the Secret holds: this run's registry and user.
+	jq -n --arg k "$REG" --arg p "${PASS[case6-user]}" '{auths: {($k): {username: "case6-user", password: $p}}}' >"$INSTALL_DIR/docker-config.json"
+	installer_manifest installer || { NOTRUN[case5]="the DaemonSet's pod could not be made a static pod (see $LOGS/daemonset-pod.log)"; return 1; }
+	while read -r p; do
+		if [ -e "$p" ]; then
+			NOTRUN[case5]="$p exists on this machine: the e2e installs only into node directories it creates"
+			return 1
+		fi
+	done <"$INSTALL_DIR/host-paths"
+	while read -r p; do
+		INSTALL_PATHS+=("$p")
+		d=$(dirname "$p")
+		while [ ! -e "$d" ]; do
+			INSTALL_PARENTS+=("$d")
+			d=$(dirname "$d")
+		done
+	done <"$INSTALL_DIR/host-paths"
+	# The image's binaries, to compare with what lands in the bin dir.
+	image_binaries || { NOTRUN[case5]="the release image's binaries could not be read from $RELEASE_TAR"; return 1; }
+}
+
+# installer_manifest NAME: the DaemonSet's pod as static pod NAME in $INSTALL_DIR/NAME.yaml.
+installer_manifest() {
+	"$DSPOD" -dir "$REPO/examples/deploy" -name "$1" -namespace "$POD_NS" -image "$RELEASE_REF" -host-network \
+		-volume-dir plugin-config="$INSTALL_DIR/config" -volume-dir docker-config="$INSTALL_DIR/docker" \
+		-replace docker-config/.dockerconfigjson="$INSTALL_DIR/docker-config.json" \
+		-host-paths "$INSTALL_DIR/host-paths" -out "$INSTALL_DIR/$1.yaml" >>"$LOGS/daemonset-pod.log" 2>&1
+}
+
+# image_binaries: /usr/local/bin of this platform's image in the tarball, into $INSTALL_DIR/image.
+image_binaries() {
+	local oci=$INSTALL_DIR/oci arch idx man layer
+	arch=$(go env GOARCH)
+	mkdir -p "$oci" "$INSTALL_DIR/image"
+	tar -xf "$RELEASE_TAR" -C "$oci" || return 1
+	idx=$(jq -r '.manifests[0].digest' "$oci/index.json")
+	man=$(jq -r --arg a "$arch" '.manifests[] | select(.platform.os == "linux" and .platform.architecture == $a) | .digest' "$oci/blobs/sha256/${idx#sha256:}")
+	layer=$(jq -r '.layers[0].digest' "$oci/blobs/sha256/${man#sha256:}")
+	[ -n "$layer" ] && [ "$layer" != null ] || return 1
+	tar -xzf "$oci/blobs/sha256/${layer#sha256:}" -C "$INSTALL_DIR/image" usr/local/bin
+}
+
+import_release() {
+	ctr_ images import "$RELEASE_TAR" >"$LOGS/release-import.log" 2>&1 || { log "ctr images import failed (see $LOGS/release-import.log)"; return 1; }
+	ctr_ images ls -q | grep -Fx "$RELEASE_REF" >/dev/null || { log "$RELEASE_REF is not in containerd after the import"; return 1; }
+}
+
+# pod_log NAME: what the static pod's container printed (CRI log prefixes removed).
+pod_log() {
+	local f
+	for f in "$RUN/pod-logs/${POD_NS}_$1-${NODE_NAME}"_*/install/*.log; do
+		[ -f "$f" ] && sed -E 's/^[^ ]+ (stdout|stderr) [FP] //' "$f"
+	done
+}
+installer_stays() { pod_log "$1" | grep -Fx 'staying until SIGTERM or SIGINT' >/dev/null; }
+
+# snapshot: every file of the installed node directories with inode, mtime, mode, size.
+snapshot() {
+	local p
+	for p in "${INSTALL_PATHS[@]}"; do
+		find "$p" -printf '%p %i %T@ %m %s\n'
+	done | sort
+}
+
+# Checks of cases 5-7 (each prints nothing on success and a reason on failure).
+installer_ran() { # name
+	installer_stays "$1" || { echo "installer $1 never said it stays; its log: $(pod_log "$1" | tail -n 5 | tr '\n' '|')"; return 1; }
+}
+installer_wrote_everything() { # name: every file new, none unchanged
+	local n want
+	want=$(( $(find "$INSTALL_DIR/image/usr/local/bin" -type f | wc -l) + 3 ))
+	n=$(pod_log "$1" | grep -c '^wrote ' || true)
+	[ "$n" = "$want" ] && pod_log "$1" | grep -Fx "installed: $want files written, 0 unchanged" >/dev/null ||
+		{ echo "installer $1 wrote $n files, want all $want new (the image's binaries and 3 files); its log: $(pod_log "$1" | tr '\n' '|')"; return 1; }
+}
+installer_changed_nothing() { # name
+	local want n
+	want=$(( $(find "$INSTALL_DIR/image/usr/local/bin" -type f | wc -l) + 3 ))
+	n=$(pod_log "$1" | grep -c '^unchanged ' || true)
+	[ "$n" = "$want" ] && ! pod_log "$1" | grep '^wrote ' >/dev/null &&
+		pod_log "$1" | grep -Fx "nothing to change: all $want files are already installed" >/dev/null ||
+		{ echo "installer $1 did not report all $want files unchanged; its log: $(pod_log "$1" | tr '\n' '|')"; return 1; }
+}
+bin_dir_is_the_image() { # the bin dir holds exactly the image's binaries, 0755
+	local bin=$1 f n
+	n=0
+	for f in "$INSTALL_DIR"/image/usr/local/bin/*; do
+		n=$((n + 1))
+		cmp -s "$f" "$bin/$(basename "$f")" || { echo "$bin/$(basename "$f") is not the image's $(basename "$f")"; return 1; }
+		[ "$(stat -c %a "$bin/$(basename "$f")")" = 755 ] || { echo "$bin/$(basename "$f") is not mode 0755"; return 1; }
+	done
+	[ "$(find "$bin" -mindepth 1 | wc -l)" = "$n" ] || { echo "$bin holds $(find "$bin" -mindepth 1 | wc -l) entries, want the image's $n binaries"; return 1; }
+}
+file_is() { # node-file source mode
+	cmp -s "$1" "$2" || { echo "$1 does not hold $2"; return 1; }
+	[ "$(stat -c %a "$1")" = "$3" ] || { echo "$1 has mode $(stat -c %a "$1"), want $3"; return 1; }
+}
+kubelet_config_names() { # file: our provider runs the front end with the installed plugin config
+	grep -F -- "- name: image-credential-provider" "$1" >/dev/null &&
+		grep -F -- "--config=$CFG_DEST" "$1" >/dev/null &&
+		grep -F -- "$REG" "$1" >/dev/null ||
+		{ echo "$1 has no provider image-credential-provider with --config=$CFG_DEST and matchImages $REG"; return 1; }
+}
+reported_flags() { # name: the flags install reported, naming the installed files
+	[ -f "$KCONFIG" ] && [ -d "$KBINDIR" ] ||
+		{ echo "install reported --image-credential-provider-config=${KCONFIG:-?} --image-credential-provider-bin-dir=${KBINDIR:-?}, which are not what it installed"; return 1; }
+	pod_log "$1" | grep -F 'kubelet: no running kubelet found' >/dev/null ||
+		{ echo "install did not report that no kubelet uses the files (the pod has no host PID namespace)"; return 1; }
+}
+container_confined() { # pod limit-bytes: the runtime runs the installer as the manifest says
+	local id info
+	for id in $(ctr_ containers ls -q); do
+		info=$(ctr_ containers info "$id")
+		jq -e --arg p "$1-$NODE_NAME" '.Labels["io.kubernetes.pod.name"] == $p and .Labels["io.kubernetes.container.name"] == "install"' >/dev/null <<<"$info" || continue
+		jq -e '.Spec.root.readonly == true and .Spec.process.user.uid == 0 and .Spec.process.noNewPrivileges == true
+			and ([.Spec.process.capabilities // {} | .[] | length] | add // 0) == 0
+			and .Spec.linux.resources.memory.limit == ($lim | tonumber) and .Spec.linux.seccomp != null' --arg lim "$2" >/dev/null <<<"$info" && return 0
+		echo "container $id of $1 is not confined as the manifest says: $(jq -c '{root: .Spec.root, user: .Spec.process.user, nnp: .Spec.process.noNewPrivileges, caps: .Spec.process.capabilities, mem: .Spec.linux.resources.memory, seccomp: (.Spec.linux.seccomp != null)}' <<<"$info")"
+		return 1
+	done
+	echo "no running container of pod $1"
+	return 1
+}
+not_pulled() { # ref: containerd never pulled it (the imported image serves IfNotPresent)
+	! grep -F "PullImage \\\"$1\\\"" "$LOGS/containerd.log" >/dev/null || { echo "containerd pulled $1, which was imported"; return 1; }
+}
+# memory_limit POD-YAML: the container's memory limit in bytes (Mi or Gi).
+memory_limit() {
+	local q
+	q=$(awk '/^ *limits:/ {f = 1; next} f && /memory:/ {print $2; exit}' "$1")
+	case $q in
+	*Mi) echo $((${q%Mi} * 1024 * 1024)) ;;
+	*Gi) echo $((${q%Gi} * 1024 * 1024 * 1024)) ;;
+	*) echo "$q" ;;
+	esac
+}
+was() { # a check's result recorded earlier: "ok" or the reason
+	[ "$1" = ok ] || { echo "$1"; return 1; }
+}
+stopped_on_sigterm() { # seconds the kubelet took to stop the installer pod
+	[ "$1" -lt 8 ] || { echo "the installer pod took ${1}s to stop: SIGTERM did not end it (the grace period is 10s)"; return 1; }
+}
+plugin_answer_recorded() { # the installed plugin ran as the kubelet's provider: its answer for the registry is on disk
+	local out
+	out=$("$KBINDIR/image-credential-provider-all" cache list --cache-dir "$RUN/home/.cache/image-credential-provider" 2>&1)
+	awk -v r="$REG" '$2 == "kubelet-answer" && $3 == r' <<<"$out" | grep . >/dev/null ||
+		{ echo "the installed plugin recorded no answer for $REG: $(tr '\n' '|' <<<"$out")"; return 1; }
+}
+same_files() { # before after
+	diff "$1" "$2" >/dev/null || { echo "the installed files changed: $(diff "$1" "$2" | grep '^[<>]' | tr '\n' '|')"; return 1; }
+}
+
+KCONFIG=
+KBINDIR=
+CFG_DEST=
+run_installer_cases() {
+	local c t
+	if [ -n "${NOTRUN[case5]:-}" ]; then
+		for c in case5 case6 case7; do report "$c" 0 "not run: ${NOTRUN[case5]}"; done
+		return
+	fi
+	# Case 5: a kubelet without credential provider flags runs the installer.
+	stop_pods_and_kubelet
+	if ! import_release; then
+		for c in case5 case6 case7; do report "$c" 0 "not run: the release image could not be imported"; done
+		return
+	fi
+	KLOG=$LOGS/kubelet-install.log
+	cp "$INSTALL_DIR/installer.yaml" "$RUN/manifests/"
+	start_kubelet kubelet-install.log
+	wait_for 120 "the installer pod to install" installer_stays installer || log "the installer did not finish in time"
+	pod_log installer >"$LOGS/pod-installer.log"
+	KCONFIG=$(pod_log installer | grep -o -- '--image-credential-provider-config=[^ ]*' | head -n1 | cut -d= -f2- || true)
+	KBINDIR=$(pod_log installer | grep -o -- '--image-credential-provider-bin-dir=[^ ]*' | head -n1 | cut -d= -f2- || true)
+	CFG_DEST=$(sed -n 's/^ *- --config-dest=//p' "$INSTALL_DIR/installer.yaml")
+	local docker_dest
+	docker_dest=$(sed -n 's/^ *- --file=[^:]*://p' "$INSTALL_DIR/installer.yaml")
+	snapshot >"$INSTALL_DIR/files.before"
+	# How the runtime runs the container, while it runs; then how it stops.
+	local confined
+	confined=$(container_confined installer "$(memory_limit "$INSTALL_DIR/installer.yaml")") && confined=ok
+	t=$SECONDS
+	stop_pods_and_kubelet
+	t=$((SECONDS - t))
+	run_checks case5 \
+		"installer_ran installer" \
+		"installer_wrote_everything installer" \
+		"reported_flags installer" \
+		"bin_dir_is_the_image $KBINDIR" \
+		"file_is $CFG_DEST $INSTALL_DIR/config/config.yaml 644" \
+		"file_is $docker_dest $INSTALL_DIR/docker-config.json 600" \
+		"kubelet_config_names $KCONFIG" \
+		"was '${confined//\'/}'" \
+		"stopped_on_sigterm $t" \
+		"not_pulled $RELEASE_REF"
+	if [ -z "$KCONFIG" ] || [ -z "$KBINDIR" ]; then
+		report case6 0 "not run: install reported no kubelet flags"
+		report case7 0 "not run: install reported no kubelet flags"
+		return
+	fi
+
+	# Case 6: the kubelet with the reported flags pulls through the installed plugin.
+	KLOG=$LOGS/kubelet-installed.log
+	static_pod case6 "${IMAGE[case6]}"
+	start_kubelet kubelet-installed.log --image-credential-provider-config="$KCONFIG" --image-credential-provider-bin-dir="$KBINDIR"
+	wait_for 120 "the pull of case 6" case_done_or_kubelet_gone case6 || log "the pull of case 6 did not finish in time"
+	kill -0 "${PIDS[kubelet]}" 2>/dev/null || { log "the kubelet exited early; last lines of its log:"; tail -n 15 "$KLOG" >&2; }
+	run_checks case6 \
+		"kubelet_pulled ${IMAGE[case6]}" \
+		"in_containerd ${IMAGE[case6]} ${DIGEST[case6]}" \
+		"containerd_pulls ${IMAGE[case6]} 1" \
+		"registry_not_rejected case6-user" \
+		"plugin_answer_recorded" \
+		"no_secret_in_logs ${PASS[case6-user]}"
+
+	# Case 7: the installer pod again, under the kubelet that uses what it installed.
+	installer_manifest installer-again && cp "$INSTALL_DIR/installer-again.yaml" "$RUN/manifests/"
+	wait_for 120 "the second installer pod" installer_stays installer-again || log "the second installer did not finish in time"
+	pod_log installer-again >"$LOGS/pod-installer-again.log"
+	snapshot >"$INSTALL_DIR/files.after"
+	run_checks case7 \
+		"installer_ran installer-again" \
+		"installer_changed_nothing installer-again" \
+		"same_files $INSTALL_DIR/files.before $INSTALL_DIR/files.after"
+	stop_pods_and_kubelet
+}
+case_done_or_kubelet_gone() { case_done "$1" || ! kill -0 "${PIDS[kubelet]}" 2>/dev/null; }
 
 # ---------------------------------------------------------------------------------------
 main() {
@@ -911,7 +1232,7 @@ main() {
 	[ -n "$ECR_TOKEN" ] && htpasswd -Bbn -C 4 AWS "$ECR_TOKEN" >>"$RUN/registry/htpasswd" 2>/dev/null
 	start_registry
 	make_busybox_layer
-	for c in "${CASES[@]}"; do
+	for c in "${PULL_CASES[@]}" case6; do
 		make_image "$c" v1 "$c" '["/bin/busybox","sleep","3600"]' >/dev/null
 		DIGEST[$c]=$(push "$c" v1 "e2e/$c" "pusher:${PASS[pusher]}") || die "push of $c failed (see $LOGS/skopeo.log)"
 		IMAGE[$c]=$REG/e2e/$c:v1
@@ -922,14 +1243,21 @@ main() {
 	mkdir -p "$RUN/plugin/bin" "$RUN/plugin/tmp"
 	write_provider_config
 	mkdir -p "$RUN/manifests"
-	for c in "${CASES[@]}"; do
+	for c in "${PULL_CASES[@]}"; do
 		[ -n "${NOTRUN[$c]:-}" ] || static_pod "$c" "${IMAGE[$c]}"
 	done
 	log "infrastructure up in $((SECONDS - t1))s (registry $REG)"
+	if [ -z "${NOTRUN[case5]:-}" ]; then
+		local t3=$SECONDS
+		install_prepare || log "cases 5-7 will not run: ${NOTRUN[case5]}"
+		log "release image built in $((SECONDS - t3))s"
+	fi
 
 	local t2=$SECONDS
 	if [ "$plugin_ok" = 1 ]; then
-		start_kubelet
+		start_kubelet kubelet.log \
+			--image-credential-provider-config="$RUN/plugin/credential-providers.yaml" \
+			--image-credential-provider-bin-dir="$RUN/plugin/bin"
 		wait_for 120 "every case's pull to finish" pulls_done_or_kubelet_gone || log "not every pull finished in time"
 		kill -0 "${PIDS[kubelet]}" 2>/dev/null || { log "the kubelet exited early; last lines of its log:"; tail -n 15 "$LOGS/kubelet.log" >&2; }
 		log "pulls finished in $((SECONDS - t2))s"
@@ -941,7 +1269,7 @@ main() {
 		stop_pid fakeaws
 	fi
 
-	for c in "${CASES[@]}"; do
+	for c in "${PULL_CASES[@]}"; do
 		if [ -n "${NOTRUN[$c]:-}" ]; then
 			report "$c" 0 "not run: ${NOTRUN[$c]}"
 			continue
@@ -988,6 +1316,9 @@ main() {
 			"no_secret_in_logs ${WRONG[case4-user]}" ;;
 		esac
 	done
+	local t4=$SECONDS
+	run_installer_cases
+	log "installer cases in $((SECONDS - t4))s"
 	log "total $((SECONDS - t0))s"
 	SUMMARY_DONE=1 # the summary line is printed by cleanup, after the teardown
 	[ "$FAILED" = 0 ]
