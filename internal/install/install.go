@@ -32,6 +32,7 @@ import (
 
 	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/internal/kubeletconfig"
@@ -173,6 +174,9 @@ func newPlan(o Options) (*plan, error) {
 	if o.Name == "" {
 		o.Name = binaries.FrontEnd
 	}
+	if err := checkName(o.Name); err != nil {
+		return nil, err
+	}
 	if o.APIVersion == "" {
 		o.APIVersion = kubeletconfig.RequestV1
 	}
@@ -238,6 +242,33 @@ func (p *plan) planBinaries() error {
 			return fmt.Errorf("%s: %w", dest, err)
 		}
 		p.changes = append(p.changes, &change{dest: dest, local: local, what: "binary", src: from, perm: 0o755, state: st})
+	}
+	if p.o.Name != binaries.FrontEnd {
+		// The kubelet runs <bin-dir>/<provider name>: the front end goes there too.
+		from := filepath.Join(src, exe(binaries.FrontEnd))
+		dest := filepath.Join(p.o.BinDir, exe(p.o.Name))
+		local := p.o.local(dest)
+		st, err := compareFile(local, from, 0o755)
+		if err != nil {
+			return fmt.Errorf("%s: %w", dest, err)
+		}
+		p.changes = append(p.changes, &change{dest: dest, local: local, what: "binary", src: from, perm: 0o755, state: st})
+	}
+	return nil
+}
+
+// checkName refuses provider names that would take another binary's place: the
+// companions' (the front end would replace one), and the single-cloud plugins' (their
+// binary takes that plugin's arguments, not the ones install writes; to stand in for
+// one, link or copy the front end under its name, as the README shows).
+func checkName(name string) error {
+	for _, n := range binaries.Installed()[1:] {
+		if name == n {
+			return fmt.Errorf("--name %s: that is the name of one of the plugin's own binaries; choose another", quote.String(name))
+		}
+	}
+	if _, ok := binaries.DropIn(name); ok {
+		return fmt.Errorf("--name %s: that name takes the single-cloud plugin's arguments, not the ones install writes; keep the default name, or link the front end under that name by hand to stand in for that plugin", quote.String(name))
 	}
 	return nil
 }

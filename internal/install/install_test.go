@@ -164,6 +164,22 @@ func TestFreshRoot(t *testing.T) {
 	}
 }
 
+// A provider under another name gets the front end under that name in the bin dir:
+// the kubelet runs <bin-dir>/<name>.
+func TestOtherName(t *testing.T) {
+	e := newEnv(t)
+	o := e.options()
+	o.Name = "registry-credentials"
+	e.run(o)
+	if got := e.read(filepath.Join(DefaultBinDir, exe(o.Name))); got != "#!/bin/sh\necho "+binaries.FrontEnd+" v2\n" {
+		t.Errorf("%s holds %q, want the front end", o.Name, got)
+	}
+	c := decodeFile(t, e.node(DefaultKubeletConfig))
+	if len(c.Providers) != 1 || c.Providers[0].Name != o.Name {
+		t.Errorf("providers %+v", c.Providers)
+	}
+}
+
 func TestIdempotent(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
@@ -357,6 +373,8 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 		}, "the kubelet config would not be valid; nothing was changed: "},
 		{"a pattern the kubelet cannot parse", func(e *env, o *Options) { o.MatchImages = []string{"reg.example:port"} }, `matchImages[`},
 		{"a provider name with a slash", func(e *env, o *Options) { o.Name = "a/b" }, "cannot contain '/'"},
+		{"a companion's name", func(e *env, o *Options) { o.Name = binaries.All }, "that is the name of one of the plugin's own binaries"},
+		{"a single-cloud plugin's name", func(e *env, o *Options) { o.Name = "ecr-credential-provider" }, "that name takes the single-cloud plugin's arguments"},
 		{"a binary of the release is missing", func(e *env, o *Options) { os.Remove(filepath.Join(e.src, exe(binaries.Companion("gcr")))) }, "is missing: install needs every binary of the release side by side"},
 		{"an unknown backend", func(e *env, o *Options) { o.Plugin.Backends = []string{"static", "quay"} }, `plugin configuration: unknown backend "quay"`},
 		{"nothing to match", func(e *env, o *Options) {
