@@ -53,6 +53,7 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/quote"
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -300,7 +301,7 @@ func loadFile(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
 	}
-	return parsePartial(path, data)
+	return parsePartial(path, textfile.StripBOM(data))
 }
 
 // pathErrorCause drops the path from an os error ("open /x: permission denied"

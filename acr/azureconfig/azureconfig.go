@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // File is the part of azure.json that matters for registry credentials.
@@ -106,5 +108,5 @@ func readSmall(path string) ([]byte, error) {
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFile)
 	}
-	return data, nil
+	return textfile.StripBOM(data), nil
 }

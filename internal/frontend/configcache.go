@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // configCache reads cache.dir and cache.disabled from the plugin's config file without
@@ -17,6 +19,7 @@ import (
 // file's bytes, so a directory read by mistake holds no answer for this config.
 // FuzzConfigCache checks that whenever it answers, a YAML decoder agrees.
 func configCache(data []byte) (dir string, disabled, ok bool) {
+	data = textfile.StripBOM(data) // as the companions read it
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		var file struct {
 			Cache *struct {

@@ -24,6 +24,8 @@ func TestConfigCache(t *testing.T) {
 		{"double quoted", "cache:\n  dir: \"/tmp/a b\"\n", "/tmp/a b", false, true},
 		{"comment after key", "cache: # the token cache\n  dir: /x\n", "/x", false, true},
 		{"crlf", "cache:\r\n  dir: /x\r\n", "/x", false, true},
+		{"byte order mark", "\xef\xbb\xbfcache:\r\n  dir: /x\r\n", "/x", false, true},
+		{"json with a byte order mark", "\xef\xbb\xbf{\"cache\":{\"dir\":\"/j\"}}\r\n", "/j", false, true},
 		{"no cache section", "backends:\n  - gcr\n", "", false, true},
 		{"json", `{"cache":{"dir":"/j","disabled":true}}`, "/j", true, true},
 		{"json without cache", `{"backends":["gcr"]}`, "", false, true},
