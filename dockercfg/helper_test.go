@@ -272,7 +272,13 @@ func TestCredentialHelperErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.helper, func(t *testing.T) {
 			cfg := writeFile(t, filepath.Join(t.TempDir(), "config.json"), `{"credHelpers":{"reg.example":"`+tt.helper+`"}}`)
-			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: duration.Of(300 * time.Millisecond)})
+			// Only the slow helper meets the bound: the others may take their time to
+			// start (a test binary under an emulator takes a few hundred ms).
+			timeout := DefaultHelperTimeout
+			if tt.helper == "slow" {
+				timeout = 300 * time.Millisecond
+			}
+			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: duration.Of(timeout)})
 			start := time.Now()
 			_, err := p.Credentials(context.Background(), providers.Request{Image: image("reg.example/app")})
 			if elapsed := time.Since(start); elapsed > 3*time.Second {
