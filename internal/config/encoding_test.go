@@ -1,8 +1,10 @@
 package config
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,25 @@ func TestLoadWindowsFileEncodings(t *testing.T) {
 					t.Fatalf("read %+v", c)
 				}
 			})
+		}
+	}
+}
+
+// --cache-dir's help names where the cache goes on the platform it runs on.
+func TestCacheDirHelp(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	(&Config{}).AddFlags(fs)
+	usage := fs.Lookup("cache-dir").Usage
+	want := map[string][]string{
+		"windows": {`%ProgramData%\image-credential-provider\cache`, `%LOCALAPPDATA%\image-credential-provider`},
+		"linux":   {"/var/lib/image-credential-provider/cache", "~/.cache/image-credential-provider"},
+	}[runtime.GOOS]
+	if want == nil {
+		t.Skipf("no expectation for %s", runtime.GOOS)
+	}
+	for _, w := range append(want, "$XDG_CACHE_HOME/image-credential-provider") {
+		if !strings.Contains(usage, w) {
+			t.Errorf("--cache-dir help %q does not mention %s", usage, w)
 		}
 	}
 }
