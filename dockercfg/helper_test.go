@@ -18,11 +18,10 @@ import (
 )
 
 // The docker credential helpers of the tests are this test binary, installed under
-// their names: TestMain sees which one it is and plays it (helperMain). On Windows each
-// is a hard link (or a copy) named docker-credential-NAME.exe, found through PATHEXT
-// as docker and the kubelet find one there; elsewhere a two-line shell script that
-// runs the test binary (through ICP_TEST_EXEC, the emulator of the platform under
-// test, when set).
+// their names: TestMain sees which one it is and plays it (helpers). On Windows each is
+// a copy named docker-credential-NAME.exe, found through PATHEXT as docker finds one
+// there; elsewhere a two-line shell script that runs the test binary (through
+// ICP_TEST_EXEC, the emulator of the platform under test, when set).
 const (
 	helperEnv = "DOCKERCFG_TEST_HELPER" // which helper the test binary plays
 	sleepMode = "sleep"                 // the child the slow helper leaves behind
