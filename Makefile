@@ -14,7 +14,7 @@ MODULE := github.com/imagecred/image-credential-provider
 
 # Release platforms, GOOS/GOARCH. A windows/amd64 entry gets .exe binaries in its archive
 # (the image stays Linux only). THIRD_PARTY_NOTICES must cover each (hack/notices).
-PLATFORMS ?= linux/amd64 linux/arm64
+PLATFORMS ?= linux/amd64 linux/arm64 windows/amd64
 
 # The image repository the OCI tarball imports as (tag: VERSION).
 IMAGE ?= ghcr.io/imagecred/image-credential-provider

@@ -2,46 +2,158 @@ package dockercfg
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imagecred/image-credential-provider/internal/duration"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
-// helperScripts are docker credential helpers, as shell scripts, for the tests.
-var helperScripts = map[string]string{
+// The docker credential helpers of the tests are this test binary, installed under
+// their names: TestMain sees which one it is and plays it (helpers). On Windows each is
+// a copy named docker-credential-NAME.exe, found through PATHEXT as docker finds one
+// there; elsewhere a two-line shell script that runs the test binary (through
+// ICP_TEST_EXEC, the emulator of the platform under test, when set).
+const (
+	helperEnv = "DOCKERCFG_TEST_HELPER" // which helper the test binary plays
+	sleepMode = "sleep"                 // the child the slow helper leaves behind
+)
+
+// helpers are the helpers' behaviours: stdin holds the server URL, args the helper's
+// arguments; each returns the exit code.
+var helpers = map[string]func(serverURL string, args []string) int{
 	// ok answers for any server and records what it was asked.
-	"ok": `read -r url
-[ "$1" = get ] || exit 9
-printf '%s' "$url" >> "$HELPER_LOG/ok.stdin"
-printf '{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}\n' "$url"`,
+	"ok": func(url string, args []string) int {
+		if len(args) != 1 || args[0] != "get" {
+			return 9
+		}
+		f, err := os.OpenFile(filepath.Join(os.Getenv("HELPER_LOG"), "ok.stdin"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return 8
+		}
+		f.WriteString(url)
+		f.Close()
+		fmt.Printf(`{"ServerURL":%q,"Username":"helper-user","Secret":"helper-secret"}`+"\n", url)
+		return 0
+	},
 	// other is a second helper with other credentials.
-	"other": `read -r url
-printf '{"ServerURL":"%s","Username":"other-user","Secret":"other-secret"}' "$url"`,
-	"notfound": `echo "credentials not found in native keychain"; exit 1`,
-	"fail":     `echo "token s3cr3t-Value leaked in a message" >&2; echo "s3cr3t-Value"; exit 3`,
-	"garbage":  `echo "s3cr3t-Value is not JSON"`,
-	"token":    `printf '{"ServerURL":"x","Username":"<token>","Secret":"s3cr3t-Value"}'`,
+	"other": func(url string, _ []string) int {
+		fmt.Printf(`{"ServerURL":%q,"Username":"other-user","Secret":"other-secret"}`, url)
+		return 0
+	},
+	"notfound": func(string, []string) int { fmt.Println("credentials not found in native keychain"); return 1 },
+	"fail": func(string, []string) int {
+		fmt.Fprintln(os.Stderr, "token s3cr3t-Value leaked in a message")
+		fmt.Println("s3cr3t-Value")
+		return 3
+	},
+	"garbage": func(string, []string) int { fmt.Println("s3cr3t-Value is not JSON"); return 0 },
+	"token": func(string, []string) int {
+		fmt.Print(`{"ServerURL":"x","Username":"<token>","Secret":"s3cr3t-Value"}`)
+		return 0
+	},
 	// slow keeps its stdout open through a child for longer than any timeout.
-	"slow": `sleep 5; echo '{}'`,
+	"slow": func(string, []string) int {
+		cmd := selfCommand(sleepMode)
+		cmd.Stdout = os.Stdout
+		if err := cmd.Start(); err != nil {
+			return 7
+		}
+		time.Sleep(5 * time.Second)
+		fmt.Println("{}")
+		return 0
+	},
+	sleepMode: func(string, []string) int { time.Sleep(5 * time.Second); return 0 },
 }
 
-// setupHelpers writes the helper scripts to a temp dir, makes it the whole PATH (plus
-// the directories holding sh and sleep) and returns the log dir.
-func setupHelpers(t *testing.T) string {
-	t.Helper()
-	bin, logs := t.TempDir(), t.TempDir()
-	for name, body := range helperScripts {
-		writeFile(t, filepath.Join(bin, helperPrefix+name), "#!/bin/sh\n"+body+"\n")
-		if err := os.Chmod(filepath.Join(bin, helperPrefix+name), 0o755); err != nil {
-			t.Fatal(err)
+func TestMain(m *testing.M) {
+	name := os.Getenv(helperEnv)
+	if exe, err := os.Executable(); err == nil && name == "" {
+		name, _ = strings.CutPrefix(strings.TrimSuffix(strings.ToLower(filepath.Base(exe)), ".exe"), helperPrefix)
+	}
+	if h, ok := helpers[name]; ok {
+		data, _ := io.ReadAll(os.Stdin)
+		url, _, _ := strings.Cut(string(data), "\n")
+		os.Exit(h(url, os.Args[1:]))
+	}
+	dir, err := installHelpers()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "installing the test credential helpers:", err)
+		os.Exit(2)
+	}
+	helperDir = dir
+	code := m.Run()
+	os.RemoveAll(dir) // best effort: on Windows the slow helper's child may still run
+	os.Exit(code)
+}
+
+// helperDir holds the helpers, installed once for every test.
+var helperDir string
+
+// selfCommand runs this test binary as the helper called name.
+func selfCommand(name string) *exec.Cmd {
+	exe, _ := os.Executable()
+	argv := append(strings.Fields(os.Getenv("ICP_TEST_EXEC")), exe)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), helperEnv+"="+name)
+	return cmd
+}
+
+// installHelpers installs every helper in a new temporary directory. Windows copies
+// are made once: a program's file cannot be deleted while it runs, so they cannot be
+// links to the running test binary.
+func installHelpers() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "docker-credential-helpers-")
+	if err != nil {
+		return "", err
+	}
+	var data []byte
+	for name := range helpers {
+		if name == sleepMode {
+			continue
+		}
+		path := filepath.Join(dir, helperPrefix+name)
+		if runtime.GOOS == "windows" {
+			if data == nil {
+				if data, err = os.ReadFile(exe); err != nil {
+					return "", err
+				}
+			}
+			if err := os.WriteFile(path+".exe", data, 0o755); err != nil {
+				return "", err
+			}
+			continue
+		}
+		var script strings.Builder
+		fmt.Fprintf(&script, "#!/bin/sh\n%s=%s exec", helperEnv, name)
+		for _, w := range append(strings.Fields(os.Getenv("ICP_TEST_EXEC")), exe) {
+			script.WriteString(" '" + strings.ReplaceAll(w, "'", `'\''`) + "'")
+		}
+		script.WriteString(` "$@"` + "\n")
+		if err := os.WriteFile(path, []byte(script.String()), 0o755); err != nil {
+			return "", err
 		}
 	}
-	t.Setenv("PATH", bin+":/usr/bin:/bin")
+	return dir, nil
+}
+
+// setupHelpers makes the helpers' directory the whole PATH and returns a new log dir.
+func setupHelpers(t *testing.T) string {
+	t.Helper()
+	logs := t.TempDir()
+	t.Setenv("PATH", helperDir)
 	t.Setenv("HELPER_LOG", logs)
 	return logs
 }
@@ -159,7 +271,13 @@ func TestCredentialHelperErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.helper, func(t *testing.T) {
 			cfg := writeFile(t, filepath.Join(t.TempDir(), "config.json"), `{"credHelpers":{"reg.example":"`+tt.helper+`"}}`)
-			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: duration.Of(300 * time.Millisecond)})
+			// Only the slow helper meets the bound: the others may take their time to
+			// start (a test binary under an emulator takes a few hundred ms).
+			timeout := DefaultHelperTimeout
+			if tt.helper == "slow" {
+				timeout = 300 * time.Millisecond
+			}
+			p := newProvider(t, Config{Files: []string{cfg}, HelperTimeout: duration.Of(timeout)})
 			start := time.Now()
 			_, err := p.Credentials(context.Background(), providers.Request{Image: image("reg.example/app")})
 			if elapsed := time.Since(start); elapsed > 3*time.Second {
@@ -169,7 +287,7 @@ func TestCredentialHelperErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			msg := err.Error()
-			for _, w := range append(tt.wantIn, "static", "reg.example", cfg) {
+			for _, w := range append(tt.wantIn, "static", "reg.example", quote.String(cfg)) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not contain %q", msg, w)
 				}

@@ -42,6 +42,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -53,6 +54,7 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/loglevel"
 	"github.com/imagecred/image-credential-provider/internal/match"
 	"github.com/imagecred/image-credential-provider/internal/quote"
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -67,7 +69,8 @@ const (
 	// DefaultHelperTimeout bounds one credential helper run.
 	DefaultHelperTimeout = 10 * time.Second
 	// DefaultKubeletRootDir is the kubelet's --root-dir default, the first place the
-	// kubelet looks for node credentials.
+	// kubelet looks for node credentials. On Windows the kubelet uses the same default,
+	// \var\lib\kubelet on the drive of its working directory (C:\var\lib\kubelet).
 	DefaultKubeletRootDir = "/var/lib/kubelet"
 	// EveryHostLabels is how many host labels EveryHost covers.
 	EveryHostLabels = 8
@@ -192,16 +195,32 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // ReadDockerConfigFile): config.json in rootDir, cwd, home/.docker and /.docker, then
 // .dockercfg in rootDir, cwd, home and /. The kubelet takes the first file that reads
 // and parses, skipping missing and broken ones; so does the static backend. This is
-// the one place the list is made: a Windows list would go here.
+// the one place the list is made.
+//
+// On Windows it is the same list as the kubelet makes it there: home is %USERPROFILE%
+// (what os.UserHomeDir gives, as in the kubelet), and a path rooted without a drive
+// (\.docker, \.dockercfg, the default root dir \var\lib\kubelet) is on the drive of
+// the working directory, as the kubelet's filepath.Abs puts it: C:\.docker\config.json
+// for a kubelet started in C:\k.
 func DefaultSearchPaths(rootDir, cwd, home string) []string {
+	root := string(filepath.Separator)
 	var out []string
-	for _, dir := range []string{rootDir, cwd, filepath.Join(home, ".docker"), "/.docker"} {
-		out = append(out, filepath.Join(dir, "config.json"))
+	for _, dir := range []string{rootDir, cwd, filepath.Join(home, ".docker"), filepath.Join(root, ".docker")} {
+		out = append(out, onDriveOf(cwd, filepath.Join(dir, "config.json")))
 	}
-	for _, dir := range []string{rootDir, cwd, home, "/"} {
-		out = append(out, filepath.Join(dir, ".dockercfg"))
+	for _, dir := range []string{rootDir, cwd, home, root} {
+		out = append(out, onDriveOf(cwd, filepath.Join(dir, ".dockercfg")))
 	}
 	return out
+}
+
+// onDriveOf puts path, when it is rooted without a drive (Windows only), on the drive of
+// dir.
+func onDriveOf(dir, path string) string {
+	if runtime.GOOS == "windows" && filepath.VolumeName(path) == "" && strings.HasPrefix(path, `\`) {
+		return filepath.VolumeName(dir) + path
+	}
+	return path
 }
 
 // Name returns "static".
@@ -300,7 +319,7 @@ func loadFile(path string) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
 	}
-	return parsePartial(path, data)
+	return parsePartial(path, textfile.StripBOM(data))
 }
 
 // pathErrorCause drops the path from an os error ("open /x: permission denied"

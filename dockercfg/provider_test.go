@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/internal/match"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
@@ -271,7 +273,7 @@ func TestDefaultSearch(t *testing.T) {
 			}
 			res, err := p.Credentials(context.Background(), providers.Request{Image: img})
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
+				if err == nil || !strings.Contains(err.Error(), quote.String(filepath.Join(dir, tt.err))) {
 					t.Fatalf("error %v, want one naming %s", err, tt.err)
 				}
 				return
@@ -285,21 +287,48 @@ func TestDefaultSearch(t *testing.T) {
 			if tt.problem == "" && len(res.Problems) > 0 {
 				t.Errorf("problems %q, want none (an absent default path is normal)", res.Problems)
 			}
-			if tt.problem != "" && (len(res.Problems) != 1 || !strings.Contains(res.Problems[0], filepath.Join(dir, tt.problem))) {
+			if tt.problem != "" && (len(res.Problems) != 1 || !strings.Contains(res.Problems[0], quote.String(filepath.Join(dir, tt.problem)))) {
 				t.Errorf("problems %q, want one naming %s", res.Problems, tt.problem)
 			}
 		})
 	}
 }
 
+// The kubelet's search, as it makes it on Linux and on Windows (pkg/credentialprovider:
+// the --root-dir, the working directory, os.UserHomeDir(), "/", each made absolute).
 func TestDefaultSearchPaths(t *testing.T) {
-	got := DefaultSearchPaths("/var/lib/kubelet", "/run/cwd", "/root")
-	want := []string{
-		"/var/lib/kubelet/config.json", "/run/cwd/config.json", "/root/.docker/config.json", "/.docker/config.json",
-		"/var/lib/kubelet/.dockercfg", "/run/cwd/.dockercfg", "/root/.dockercfg", "/.dockercfg",
+	tests := []struct {
+		goos            string
+		root, cwd, home string
+		want            []string
+	}{
+		{"linux", "/var/lib/kubelet", "/run/cwd", "/root", []string{
+			"/var/lib/kubelet/config.json", "/run/cwd/config.json", "/root/.docker/config.json", "/.docker/config.json",
+			"/var/lib/kubelet/.dockercfg", "/run/cwd/.dockercfg", "/root/.dockercfg", "/.dockercfg",
+		}},
+		{"windows", `C:\var\lib\kubelet`, `D:\k`, `C:\Windows\system32\config\systemprofile`, []string{
+			`C:\var\lib\kubelet\config.json`, `D:\k\config.json`, `C:\Windows\system32\config\systemprofile\.docker\config.json`, `D:\.docker\config.json`,
+			`C:\var\lib\kubelet\.dockercfg`, `D:\k\.dockercfg`, `C:\Windows\system32\config\systemprofile\.dockercfg`, `D:\.dockercfg`,
+		}},
+		// The kubelet's default --root-dir is on the working directory's drive too.
+		{"windows", DefaultKubeletRootDir, `E:\k`, `C:\Users\me`, []string{
+			`E:\var\lib\kubelet\config.json`, `E:\k\config.json`, `C:\Users\me\.docker\config.json`, `E:\.docker\config.json`,
+			`E:\var\lib\kubelet\.dockercfg`, `E:\k\.dockercfg`, `C:\Users\me\.dockercfg`, `E:\.dockercfg`,
+		}},
 	}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("DefaultSearchPaths = %q, want %q", got, want)
+	ran := false
+	for _, tt := range tests {
+		if tt.goos != runtime.GOOS && !(tt.goos == "linux" && runtime.GOOS != "windows") {
+			continue
+		}
+		ran = true
+		got := DefaultSearchPaths(tt.root, tt.cwd, tt.home)
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("DefaultSearchPaths(%q, %q, %q) = %q, want %q", tt.root, tt.cwd, tt.home, got, tt.want)
+		}
+	}
+	if !ran {
+		t.Fatalf("no case for %s", runtime.GOOS)
 	}
 }
 

@@ -2,7 +2,9 @@ package dockercfg
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,6 +46,10 @@ var brokenEntries = map[string]string{
 // any of them.
 func TestBrokenPartsAreScoped(t *testing.T) {
 	setupHelpers(t)
+	// What the operating system says of a missing file and of a directory read as a
+	// file ("no such file or directory" and "is a directory" on Linux).
+	probe := t.TempDir()
+	missing, isDir := osWords(t, filepath.Join(probe, "missing")), osWords(t, probe)
 	const good = `{"username":"good-user","password":"good-pass"}`
 	const other = `{"username":"other-user","password":"other-pass"}`
 	entries := func(kv ...string) string {
@@ -89,14 +95,14 @@ func TestBrokenPartsAreScoped(t *testing.T) {
 			files: []string{"<missing>", auths("reg.example", good)},
 			image: "reg.example/app", serves: true,
 			users: map[string]string{"reg.example": "good-user"}, kt: providers.RegistryPluginCacheKeyType,
-			problems: []string{`file0" skipped: no such file or directory`},
+			problems: []string{`file0" skipped: ` + missing},
 		},
 		{
 			name:  "configured file is a directory",
 			files: []string{"<dir>"},
 			image: "quay.io/a/b", serves: true,
 			users: map[string]string{}, kt: providers.RegistryPluginCacheKeyType,
-			problems: []string{`file0" skipped: is a directory`},
+			problems: []string{`file0" skipped: ` + isDir},
 		},
 		// An auths entry that cannot be decoded affects only the images it matches.
 		{
@@ -470,3 +476,15 @@ func TestEveryHost(t *testing.T) {
 }
 
 func durationOf(d time.Duration) duration.Duration { return duration.Of(d) }
+
+// osWords is what the operating system says, without the path, when reading path as a
+// file fails.
+func osWords(t *testing.T, path string) string {
+	t.Helper()
+	_, err := os.ReadFile(path)
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		t.Fatalf("reading %s: %v, want an error", path, err)
+	}
+	return pe.Err.Error()
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // InputFiles lists the local files the Google backend's answers depend on, present or
@@ -32,7 +34,7 @@ func (c Config) InputFiles(getenv func(string) string) []string {
 				File string `json:"file"`
 			} `json:"credential_source"`
 		}
-		if json.Unmarshal(data, &f) == nil && f.CredentialSource.File != "" {
+		if json.Unmarshal(textfile.StripBOM(data), &f) == nil && f.CredentialSource.File != "" {
 			files = append(files, f.CredentialSource.File)
 		}
 	}

@@ -3,16 +3,29 @@
 #
 #   1. go build and go vet of every package for windows/amd64, windows/arm64 and
 #      linux/arm64;
-#   2. the unit tests of the packages in WINDOWS below, built as windows/amd64 binaries
-#      and run under wine, in a private wine prefix under the work directory;
-#   3. the unit tests of the packages in ARM64 below, built as linux/arm64 binaries and
-#      run under qemu-user.
+#   2. the tests of the packages in WINDOWS below, built as windows/amd64 test binaries
+#      and run under wine, in a private wine prefix under the work directory. The
+#      binary-level tests among them (internal/testbin) drive the product's own
+#      windows/amd64 binaries, built here into one directory (ICP_TEST_BIN_DIR): the
+#      front end hands over to its companions there as it does on a Windows node, as
+#      a child process in a job object; the loopback fakes run in the test process.
+#      The tests that run the go command check what the Windows binaries link on the
+#      host instead, with go list for windows/amd64 (2b);
+#   3. the tests of the packages in ARM64 below, built as linux/arm64 test binaries
+#      and run under qemu-user, the binary-level ones against linux/arm64 binaries. A
+#      process under qemu-user starts another arm64 binary (the front end's execve of a
+#      companion, a test's child) only through the kernel's binfmt_misc, so the script
+#      registers qemu-aarch64 there for the run (root only; removed at the end);
+#      without it the packages that need it are NOT RUN, with the reason.
 #
-# Every package with tests is in each list or excluded from it with a reason (the
-# script checks). Prints a line per build and per package and platform, lists skipped
-# tests with their reasons (a skip is not a pass), and ends with "N passed, M failed":
-# each build+vet and each package's tests on each platform count one. Exit status is
-# non-zero when something failed.
+# Every package with tests is in each list or excluded from it with a reason, and every
+# test left out on a platform is named with a reason (the script checks both). Prints a
+# line per build and per package and platform, lists skipped tests with their reasons
+# (a skip is not a pass), then the proofs issue 16 asks for, one line each (PASS, FAIL,
+# or NOT RUN with the reason: a test that could not run is never counted as passed),
+# and ends with "N passed, M failed": each build+vet, each package's tests on each
+# platform, each host link check and each proof count one. Exit status is non-zero
+# when something failed.
 #
 # Installs what it lacks with apt-get (wine64, gcc-mingw-w64-x86-64, qemu-user-static;
 # root only). See ../../shared/docs/emulated-platforms.md for why wine needs the
@@ -21,7 +34,7 @@
 # Environment:
 #   PLATFORMS_TIMEOUT  overall limit in seconds (default 1800)
 #   PLATFORMS          which test runs: "windows arm64" (default), "windows" or "arm64"
-#   KEEP_WORK=1        keep the work directory (logs, wine prefix)
+#   KEEP_WORK=1        keep the work directory (logs, wine prefix, binaries)
 set -uo pipefail
 
 # shellcheck source=harness/lib.sh
@@ -35,20 +48,41 @@ START=$(now)
 
 # Run as windows/amd64 test binaries under wine.
 WINDOWS=(
+  ./acr
+  ./acr/acrtoken
   ./acr/azureconfig
   ./acr/exchange
   ./cache
+  ./cmd/image-credential-provider
+  ./dockercfg
+  ./ecr
   ./ecr/ecrhost
+  ./ecr/ecrtoken
+  ./gcr
+  ./gcr/gcrtoken
+  ./hack/notices
+  ./hack/release
   ./internal/answer
+  ./internal/binaries
   ./internal/cliargs
+  ./internal/config
   ./internal/duration
+  ./internal/filestate
+  ./internal/frontend
+  ./internal/handoff
   ./internal/imageref
   ./internal/match
+  ./internal/plugin
   ./internal/protocol
   ./internal/quote
+  ./internal/textfile
+  ./internal/tty
+  ./internal/version
   ./providers
+  ./test/bench/checkanswer
   ./test/fake/awsfake
   ./test/fake/azurefake
+  ./test/fake/cmd/fakes
   ./test/fake/connectproxy
   ./test/fake/gcpfake
   ./test/fake/registry
@@ -57,34 +91,65 @@ WINDOWS=(
 # Packages with tests that are not run under wine, and why.
 # shellcheck disable=SC2034 # read through a nameref
 declare -A WINDOWS_OUT=(
-  [./acr]="its tests paste Windows paths into azure.json unescaped (a backslash starts a JSON escape)"
-  [./dockercfg]="its test credential helpers are shell scripts, and it expects Linux default paths and Linux error texts"
-  [./ecr]="TestUnreachableEndpointFailsInBoundedTime expects Linux's \"connection refused\" error text"
-  [./gcr]="TestKeyFileFailures expects Linux's \"no such file\" error text"
-  [./cmd/image-credential-provider]="its TestMain builds the plugin with the go command, which a Windows test binary cannot run under wine"
-  [./cmd/image-credential-provider-fast]="its tests build binaries with the go command, which a Windows test binary cannot run under wine"
+  [./internal/godeps]="it tests the go list wrapper itself, which runs the go command (a Windows test binary under wine cannot); nothing in it depends on the platform"
+  [./internal/lightdeps]="it runs go list; run on the host against GOOS=windows instead (2b)"
   [./test/bench/runner]="a Linux measuring tool: peak RSS from Linux's rusage, shell scripts as the commands it times"
-  [./test/fake/cmd/fakes]="checks its shell exports with bash; the fakes serve the Linux harness"
+)
+# Tests of packages in WINDOWS that are not run under wine (go test -skip), and why.
+# shellcheck disable=SC2034 # read through a nameref
+declare -A WINDOWS_SKIP=(
+  [TestLinksNothingHeavy]="runs go list; run on the host against GOOS=windows instead (2b)"
+  [TestFrontEndLinksNothingHeavy]="runs go list; run on the host against GOOS=windows instead (2b)"
+  [TestCompanionsLinkOneCloud]="runs go list; run on the host against GOOS=windows instead (2b)"
+  [TestBuiltBinary]="builds a binary with the go command; the Windows binaries' version line is checked by the binary-level tests"
+  [TestCommittedFileIsCurrent]="runs go list for every release platform, windows/amd64 included, from any host; it runs in go test ./..."
+  [TestShellExportsQuote]="checks the fakes' shell exports with bash, for the Linux harness"
+)
+# What the Windows binaries link, checked on the host with go list for windows/amd64:
+# package:test regexp.
+HOST_LINKS=(
+  "./internal/lightdeps:."
+  "./internal/imageref:^TestLinksNothingHeavy$"
+  "./internal/protocol:^TestLinksNothingHeavy$"
+  "./internal/frontend:^(TestFrontEndLinksNothingHeavy|TestCompanionsLinkOneCloud)$"
 )
 
 # Run as linux/arm64 test binaries under qemu-user.
 ARM64=(
   ./acr
+  ./acr/acrtoken
   ./acr/azureconfig
   ./acr/exchange
   ./cache
+  ./cmd/image-credential-provider
   ./dockercfg
   ./ecr
   ./ecr/ecrhost
+  ./ecr/ecrtoken
   ./gcr
+  ./gcr/gcrtoken
+  ./hack/notices
+  ./hack/release
   ./internal/answer
+  ./internal/binaries
   ./internal/cliargs
+  ./internal/config
   ./internal/duration
+  ./internal/filestate
+  ./internal/frontend
+  ./internal/godeps
+  ./internal/handoff
   ./internal/imageref
+  ./internal/lightdeps
   ./internal/match
+  ./internal/plugin
   ./internal/protocol
   ./internal/quote
+  ./internal/textfile
+  ./internal/tty
+  ./internal/version
   ./providers
+  ./test/bench/checkanswer
   ./test/bench/runner
   ./test/fake/awsfake
   ./test/fake/azurefake
@@ -95,29 +160,65 @@ ARM64=(
   ./test/fake/testca
 )
 # shellcheck disable=SC2034 # read through a nameref
-declare -A ARM64_OUT=(
-  [./cmd/image-credential-provider]="its tests build the plugin and start it directly; an arm64 binary started by an emulated process needs binfmt_misc, which this script does not register on the host"
-  [./cmd/image-credential-provider-fast]="its tests build binaries and start them directly (see ./cmd/image-credential-provider)"
+declare -A ARM64_OUT=()
+# shellcheck disable=SC2034 # read through a nameref
+declare -A ARM64_SKIP=()
+# Packages of ARM64 whose tests start arm64 binaries from an emulated process: run only
+# with binfmt_misc registered (see 3).
+ARM64_NEEDS_BINFMT=(./cmd/image-credential-provider ./internal/frontend ./internal/handoff)
+
+# The proofs issue 16 asks for on each platform: description|test (its package is in
+# both lists; its result is read from the platform's log).
+PROOFS=(
+  "static backend answering a kubelet request (front end, companion, every API version)|TestKubeletModeEveryAPIVersion"
+  "Google backend against the loopback fake, the second run served from the disk cache (the fake counts one call)|TestCacheDirSettings"
+  "ECR backend against the loopback fake, the second run asks AWS nothing, per-role entries kept apart|TestECRCacheBetweenRuns"
+  "50 parallel cold runs make one upstream call (the issue asks 20)|TestCacheParallelInvocationsMakeOneUpstreamCall"
+  "a cache entry others may change (Windows: an access list letting Everyone write; Linux: its mode) is ignored and replaced by a private one|TestCacheLooseEntryIgnoredAndReplaced"
+  "an unsafe cache directory (Windows: Everyone may write; Linux: modes, symlink, owner) is refused and the pull still answered|TestCacheUnsafeDirFallsBackToNoCache"
+  "the front end replays a recorded answer with no companion installed|TestReplayAfterMiss"
+  "single-cloud plugin names (.exe on Windows) reach their companion|TestDropInNamesGoToTheirCompanion"
+  "ECR drop-in ecr-credential-provider with that plugin's arguments|TestECRDropIn"
+  "Azure (ACR) backend against the loopback fake|TestACRManagedIdentityHosts"
 )
 
 # ---------------------------------------------------------------------------- helpers
 PASSED=0
 FAILED=0
+NOTRUN=0
 pass() { PASSED=$((PASSED + 1)); say "PASS  $*"; }
 fail() { FAILED=$((FAILED + 1)); say "FAIL  $*"; }
+notrun() { NOTRUN=$((NOTRUN + 1)); say "NOT RUN  $*"; }
 finish() {
   say ""
   say "platforms: $(elapsed "$START") in all"
+  [ "$NOTRUN" = 0 ] || say "$NOTRUN not run (counted neither way; see NOT RUN above)"
   say "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ]
   exit
 }
 
-# check_lists NAME LIST_ARRAY OUT_ASSOC: every package with tests is in the list or
-# excluded with a reason, and the list names only such packages.
+# The run's own wine server and binfmt_misc entry go with it.
+WINESERVER=""
+BINFMT_DIR=/proc/sys/fs/binfmt_misc
+BINFMT_NAME=""
+BINFMT_MOUNTED=0
+# shellcheck disable=SC2317 # run by the EXIT trap
+platforms_cleanup() {
+  local status=$?
+  [ -z "$WINESERVER" ] || "$WINESERVER" -k >/dev/null 2>&1
+  binfmt_unregister
+  (exit "$status")
+  icp_cleanup
+}
+trap platforms_cleanup EXIT
+
+# check_lists NAME LIST_ARRAY OUT_ASSOC SKIP_ASSOC: every package with tests is in the
+# list or excluded with a reason, the list names only such packages, and every skipped
+# test exists.
 check_lists() {
-  local -n list=$2 out=$3
-  local pkg ok=0
+  local -n list=$2 out=$3 skip=$4
+  local pkg name ok=0
   for pkg in "${WITH_TESTS[@]}"; do
     if [[ " ${list[*]} " != *" $pkg "* ]] && [ -z "${out[$pkg]:-}" ]; then
       say "FAIL lists: $pkg has tests but is neither in $1's list nor excluded from it with a reason"
@@ -130,16 +231,32 @@ check_lists() {
       ok=1
     fi
   done
+  for name in "${!skip[@]}"; do
+    if ! git grep -q "^func $name(t \*testing.T)" -- '*_test.go'; then
+      say "FAIL lists: $1 leaves out $name, which is no test"
+      ok=1
+    fi
+  done
   return $ok
 }
 
-# excluded NAME OUT_ASSOC: say what is left out and why.
+# excluded NAME OUT_ASSOC SKIP_ASSOC: say what is left out and why.
 excluded() {
-  local -n out=$2
-  local pkg
-  for pkg in $(printf '%s\n' "${!out[@]}" | sort); do
-    say "      not on $1: $pkg: ${out[$pkg]}"
+  local -n out=$2 skip=$3
+  local k
+  for k in $(printf '%s\n' "${!out[@]}" | sort); do
+    say "      not on $1: package $k: ${out[$k]}"
   done
+  for k in $(printf '%s\n' "${!skip[@]}" | sort); do
+    say "      not on $1: test $k: ${skip[$k]}"
+  done
+}
+
+# skip_regexp SKIP_ASSOC: the go test -skip argument leaving out those tests.
+skip_regexp() {
+  local -n skip=$1
+  local IFS='|'
+  [ ${#skip[@]} = 0 ] || printf '^(%s)$' "${!skip[*]}"
 }
 
 # run_tests PLATFORM LOG GO_TEST_FLAGS... -- PKG...: go test (with the environment the
@@ -183,6 +300,28 @@ package_output() {
   ' "$1"
 }
 
+# proofs PLATFORM LOG [REASON]: one line per proof, from the test results in LOG; with
+# REASON (the packages did not run at all), every proof is NOT RUN for it.
+proofs() {
+  local platform=$1 log=$2 reason=${3:-} p what name why
+  say "== proofs on $platform"
+  for p in "${PROOFS[@]}"; do
+    what=${p%|*} name=${p##*|}
+    if [ -n "$reason" ]; then
+      notrun "$platform proof: $what ($name): $reason"
+    elif grep -qE "^--- PASS: $name \(" "$log"; then
+      pass "$platform proof: $what ($name)"
+    elif grep -qE "^--- FAIL: $name \(" "$log"; then
+      fail "$platform proof: $what ($name)"
+    elif grep -qE "^--- SKIP: $name \(" "$log"; then
+      why=$(awk -v n="$name" '$0 ~ "^=== RUN   " n "$" { on = 1; next } on && /^    / { sub(/^ +[^ ]+_test\.go:[0-9]+: /, ""); print; exit }' "$log")
+      notrun "$platform proof: $what ($name): skipped: ${why:-no reason logged}"
+    else
+      fail "$platform proof: $what ($name): no result in the log"
+    fi
+  done
+}
+
 # install PACKAGE...: apt-get install, root only.
 install() {
   if [ "$(id -u)" != 0 ]; then
@@ -197,10 +336,66 @@ install() {
   fi
 }
 
+# build_binaries GOOS GOARCH DIR: every binary under cmd/, static, as released.
+build_binaries() {
+  mkdir -p "$3"
+  GOOS=$1 GOARCH=$2 CGO_ENABLED=0 go build -trimpath -o "$3/" ./cmd/... 2>"$WORK/build-$1-$2.log"
+}
+
+# binfmt_register QEMU: lets the kernel start linux/arm64 binaries through qemu, with an
+# entry of this run's own (the system's own entry, when there is one, serves as well).
+# Sets BINFMT_WHY and fails when it cannot.
+binfmt_register() {
+  local conf=/usr/lib/binfmt.d/qemu-aarch64.conf e
+  BINFMT_WHY=""
+  if [ "$(id -u)" != 0 ]; then
+    BINFMT_WHY="starting an arm64 binary from an emulated process needs binfmt_misc, and registering it needs root"
+    return 1
+  fi
+  if [ ! -e "$BINFMT_DIR/register" ]; then
+    if ! mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" 2>"$WORK/binfmt.log"; then
+      BINFMT_WHY="binfmt_misc cannot be mounted here ($(head -1 "$WORK/binfmt.log"))"
+      return 1
+    fi
+    BINFMT_MOUNTED=1
+  fi
+  for e in "$BINFMT_DIR"/*; do
+    case ${e##*/} in register | status) continue ;; esac
+    if grep -qx enabled "$e" 2>/dev/null && grep -q '^interpreter .*aarch64' "$e" 2>/dev/null; then
+      say "      binfmt_misc: the system's entry ${e##*/} starts arm64 binaries"
+      return 0
+    fi
+  done
+  if [ ! -f "$conf" ]; then
+    BINFMT_WHY="$conf (qemu-user-static's binfmt entry) is missing"
+    return 1
+  fi
+  BINFMT_NAME="icp-platforms-aarch64-$$"
+  # The entry qemu-user-static ships, under this run's name: magic and mask of an
+  # aarch64 ELF, the interpreter that keeps argv[0] (P), opened now (F).
+  if ! sed -n "s/^:qemu-aarch64:/:$BINFMT_NAME:/p" "$conf" >"$BINFMT_DIR/register" 2>"$WORK/binfmt.log"; then
+    BINFMT_WHY="registering with binfmt_misc failed: $(head -1 "$WORK/binfmt.log")"
+    BINFMT_NAME=""
+    return 1
+  fi
+  say "      binfmt_misc: registered $BINFMT_NAME for the run"
+}
+
+binfmt_unregister() {
+  if [ -n "$BINFMT_NAME" ] && [ -e "$BINFMT_DIR/$BINFMT_NAME" ]; then
+    echo -1 >"$BINFMT_DIR/$BINFMT_NAME" 2>/dev/null
+  fi
+  BINFMT_NAME=""
+  if [ "$BINFMT_MOUNTED" = 1 ] && [ "$(find "$BINFMT_DIR" -mindepth 1 -maxdepth 1 ! -name register ! -name status | wc -l)" = 0 ]; then
+    umount "$BINFMT_DIR" 2>/dev/null
+  fi
+  BINFMT_MOUNTED=0
+}
+
 # ----------------------------------------------------------------------------- lists
 mapfile -t WITH_TESTS < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | sed "s|^$MODULE|.|")
-check_lists windows WINDOWS WINDOWS_OUT || { fail "lists"; finish; }
-check_lists arm64 ARM64 ARM64_OUT || { fail "lists"; finish; }
+check_lists windows WINDOWS WINDOWS_OUT WINDOWS_SKIP || { fail "lists"; finish; }
+check_lists arm64 ARM64 ARM64_OUT ARM64_SKIP || { fail "lists"; finish; }
 
 # ------------------------------------------------------------------- 1. build and vet
 say "== build and vet"
@@ -218,19 +413,18 @@ done
 # -------------------------------------------------------------------- 2. under wine
 if [[ " $PLATFORMS " == *" windows "* ]]; then
   say "== windows/amd64 under wine: ${#WINDOWS[@]} packages"
-  excluded windows WINDOWS_OUT
+  excluded windows WINDOWS_OUT WINDOWS_SKIP
   WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)
   need=()
   [ -x "$WINE" ] || need+=(wine64)
   command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
   [ ${#need[@]} = 0 ] || install "${need[@]}"
   WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)
-  WINESERVER=$(dirname "$WINE")/wineserver
 
   t=$(now)
   export WINEPREFIX="$WORK/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   "$WINE" wineboot --init >"$WORK/wineboot.log" 2>&1
-  "$WINESERVER" -w
+  "$(dirname "$WINE")/wineserver" -w
   # Go 1.22+ needs ProcessPrng from bcryptprimitives.dll, which wine 8.0 lacks.
   if ! x86_64-w64-mingw32-gcc -shared -O2 -s -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
     test/platforms/processprng.c -ladvapi32 2>"$WORK/shim.log"; then
@@ -241,10 +435,9 @@ if [[ " $PLATFORMS " == *" windows "* ]]; then
   # One wine server for every test binary, stopped when the run ends, with wine's own
   # background processes started now: started by the first test binary, they would
   # inherit its stdout and go test would wait for them to close it.
+  WINESERVER=$(dirname "$WINE")/wineserver
   "$WINESERVER" -p >/dev/null 2>&1
   "$WINE" cmd.exe /c exit </dev/null >/dev/null 2>&1
-  # shellcheck disable=SC2154 # status is set in the trap itself
-  trap 'status=$?; "$WINESERVER" -k >/dev/null 2>&1; (exit $status); icp_cleanup' EXIT
   printf '#!/bin/sh\nexec "%s" "$@"\n' "$WINE" >"$WORK/wine-exec"
   chmod +x "$WORK/wine-exec"
   say "      wine prefix and shim ready in $(elapsed "$t")"
@@ -253,7 +446,8 @@ if [[ " $PLATFORMS " == *" windows "* ]]; then
   # Windows without it answers STATUS_INVALID_INFO_CLASS; Go 1.26's os.RemoveAll only
   # falls back to the older call on the latter, so every t.TempDir cleanup would fail.
   # The Windows test builds get Go's own source with wine's status added to that
-  # fallback (a build overlay; nothing else changes).
+  # fallback (a build overlay; nothing else changes). The product's binaries are built
+  # without it, as released.
   overlay=()
   at="$(go env GOROOT)/src/internal/syscall/windows/at_windows.go"
   if [ -f "$at" ] && grep -q '^		STATUS_NOT_SUPPORTED: ' "$at"; then
@@ -264,20 +458,76 @@ if [[ " $PLATFORMS " == *" windows "* ]]; then
     say "      note: Go's RemoveAll fallback was not found in $at; test directory cleanups may fail under wine"
   fi
 
-  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
-    run_tests windows/amd64 "$WORK/windows.log" "${overlay[@]}" -exec "$WORK/wine-exec" -- "${WINDOWS[@]}"
+  t=$(now)
+  if build_binaries windows amd64 "$WORK/bin-windows-amd64"; then
+    say "      windows/amd64 binaries built for the binary-level tests in $(elapsed "$t")"
+    winbin=$("$WINE" winepath -w "$WORK/bin-windows-amd64" 2>/dev/null)
+    GOOS=windows GOARCH=amd64 CGO_ENABLED=0 ICP_TEST_BIN_DIR="$winbin" \
+      run_tests windows/amd64 "$WORK/windows.log" "${overlay[@]}" -exec "$WORK/wine-exec" -skip "$(skip_regexp WINDOWS_SKIP)" -- "${WINDOWS[@]}"
+    proofs windows/amd64 "$WORK/windows.log"
+  else
+    sed 's/^/      /' "$WORK/build-windows-amd64.log" | head -20
+    fail "build: the windows/amd64 binaries"
+    proofs windows/amd64 /dev/null "the binaries did not build"
+  fi
+
+  say "== 2b. what the Windows binaries link, on the host (go list for windows/amd64)"
+  mkdir -p "$WORK/links"
+  for item in "${HOST_LINKS[@]}"; do
+    pkg=${item%%:*} run=${item#*:}
+    t=$(now)
+    bin="$WORK/links/$(basename "$pkg").test"
+    if ! go test -c -o "$bin" "$pkg" >"$WORK/links.log" 2>&1; then
+      fail "links windows/amd64 $pkg: the test does not build"
+      sed 's/^/      /' "$WORK/links.log" | head -20
+      continue
+    fi
+    # The test binary is the host's; the go command it runs lists for windows/amd64.
+    if (cd "${pkg#./}" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$bin" -test.run "$run" -test.count 1 >"$WORK/links.log" 2>&1) &&
+      grep -q '^PASS$' "$WORK/links.log"; then
+      pass "links windows/amd64 $pkg $run ($(elapsed "$t"))"
+    else
+      fail "links windows/amd64 $pkg $run"
+      grep -E -- '--- FAIL|\.go:[0-9]+:' "$WORK/links.log" | head -20 | sed 's/^/      /'
+    fi
+  done
 fi
 
 # --------------------------------------------------------------------- 3. under qemu
 if [[ " $PLATFORMS " == *" arm64 "* ]]; then
   say "== linux/arm64 under qemu: ${#ARM64[@]} packages"
-  excluded arm64 ARM64_OUT
+  excluded arm64 ARM64_OUT ARM64_SKIP
   command -v qemu-aarch64-static >/dev/null || install qemu-user-static
   QEMU=$(command -v qemu-aarch64-static)
-  # ICP_TEST_EXEC: tests that start processes of the platform under test prefix them
-  # with the emulator (the kernel has no binfmt_misc entry for arm64 here).
-  GOARCH=arm64 CGO_ENABLED=0 ICP_TEST_EXEC="$QEMU" \
-    run_tests linux/arm64 "$WORK/arm64.log" -exec "$QEMU" -- "${ARM64[@]}"
+  run=("${ARM64[@]}")
+  if ! binfmt_register; then
+    run=()
+    for pkg in "${ARM64[@]}"; do
+      if [[ " ${ARM64_NEEDS_BINFMT[*]} " == *" $pkg "* ]]; then
+        notrun "linux/arm64 $pkg: $BINFMT_WHY"
+      else
+        run+=("$pkg")
+      fi
+    done
+  fi
+  t=$(now)
+  if build_binaries linux arm64 "$WORK/bin-linux-arm64"; then
+    say "      linux/arm64 binaries built for the binary-level tests in $(elapsed "$t")"
+    # ICP_TEST_EXEC: tests that start processes of the platform under test prefix them
+    # with the emulator (needed where binfmt_misc is not registered).
+    GOARCH=arm64 CGO_ENABLED=0 ICP_TEST_EXEC="$QEMU" ICP_TEST_BIN_DIR="$WORK/bin-linux-arm64" \
+      run_tests linux/arm64 "$WORK/arm64.log" -exec "$QEMU" -skip "$(skip_regexp ARM64_SKIP)" -- "${run[@]}"
+    if [ -n "$BINFMT_WHY" ]; then
+      proofs linux/arm64 /dev/null "$BINFMT_WHY"
+    else
+      proofs linux/arm64 "$WORK/arm64.log"
+    fi
+  else
+    sed 's/^/      /' "$WORK/build-linux-arm64.log" | head -20
+    fail "build: the linux/arm64 binaries"
+    proofs linux/arm64 /dev/null "the binaries did not build"
+  fi
+  binfmt_unregister
 fi
 
 finish

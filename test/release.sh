@@ -4,9 +4,10 @@
 # hold what a node operator is promised:
 #   - identical SHA256SUMS from the two clones (the second with an empty Go build cache,
 #     another umask, another time zone and a longer path, as another machine would have);
-#   - per-platform tar.gz: exactly the programs under cmd/ + LICENSE, README.md,
-#     THIRD_PARTY_NOTICES; modes 0755/0644, owner root, times = the commit's, no gzip time;
-#     static binaries of the right architecture reporting the version, commit and date;
+#   - per-platform tar.gz (linux/amd64, linux/arm64, windows/amd64): exactly the programs
+#     under cmd/ (.exe on Windows) + LICENSE, README.md, THIRD_PARTY_NOTICES; modes
+#     0755/0644, owner root, times = the commit's, no gzip time; static binaries of the
+#     right architecture (ELF or PE machine) reporting the version, commit and date;
 #   - OCI layout and tarball: one named multi-platform index (linux/amd64 + linux/arm64),
 #     every blob matching its digest, each image's labels and entrypoint, a single layer
 #     holding only the binaries (0755) and licence files (0644), owned by root;
@@ -29,7 +30,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VERSION=${RELEASE_VERSION:-v0.0.0-ci}
 IMAGE=ghcr.io/imagecred/image-credential-provider
 SOURCE=https://github.com/imagecred/image-credential-provider
-PLATFORMS=(linux/amd64 linux/arm64)
+PLATFORMS=(linux/amd64 linux/arm64)          # the image's platforms
+ARCHIVES=("${PLATFORMS[@]}" windows/amd64) # a tar.gz each (Windows: .exe programs)
 PROJECT=image-credential-provider
 
 PASSED=0
@@ -168,11 +170,29 @@ log "programs under cmd/: ${BINS[*]}"
 
 elf_machine() { od -An -tx2 -j18 -N2 "$1" | tr -d ' '; }
 declare -A MACHINE=([amd64]=003e [arm64]=00b7)
+# pe_machine FILE: the machine of a Windows executable (MZ header, PE header at 0x3c).
+pe_machine() {
+	[ "$(head -c 2 "$1")" = MZ ] || return 0
+	local pe
+	pe=$(od -An -tu4 -j60 -N4 "$1" | tr -d ' ')
+	[ "$(od -An -c -j"$pe" -N4 "$1" | tr -d ' ')" = 'PE\0\0' ] || return 0
+	od -An -tx2 -j$((pe + 4)) -N2 "$1" | tr -d ' '
+}
+declare -A PE_MACHINE=([amd64]=8664 [arm64]=aa64)
+# machine_ok OS ARCH FILE: FILE is an executable for OS/ARCH.
+machine_ok() {
+	case $1 in
+	windows) [ "$(pe_machine "$3")" = "${PE_MACHINE[$2]}" ] || { echo "${3##*/}: PE machine '$(pe_machine "$3")'"; return 1; } ;;
+	*) [ "$(elf_machine "$3")" = "${MACHINE[$2]}" ] || { echo "${3##*/}: ELF machine $(elf_machine "$3")"; return 1; } ;;
+	esac
+}
 
 # ---------------------------------------------------------------------------------------
 # Archives.
-for plat in "${PLATFORMS[@]}"; do
+for plat in "${ARCHIVES[@]}"; do
 	os=${plat%/*} arch=${plat#*/}
+	exe=
+	[ "$os" = windows ] && exe=.exe
 	base=${PROJECT}_${VERSION}_${os}_${arch}
 	tgz=$DA/$base.tar.gz
 	archive_listing() {
@@ -180,7 +200,7 @@ for plat in "${PLATFORMS[@]}"; do
 		want=$( {
 			echo "drwxr-xr-x root/root $MTIME $base/"
 			for f in LICENSE README.md THIRD_PARTY_NOTICES; do echo "-rw-r--r-- root/root $MTIME $base/$f"; done
-			for b in "${BINS[@]}"; do echo "-rwxr-xr-x root/root $MTIME $base/$b"; done
+			for b in "${BINS[@]}"; do echo "-rwxr-xr-x root/root $MTIME $base/$b$exe"; done
 		} | LC_ALL=C sort -k5)
 		got=$(TZ=UTC tar --full-time -tvzf "$tgz" | awk '{print $1, $2, $4, $5, $6}' | LC_ALL=C sort -k5)
 		[ "$want" = "$got" ] || { printf 'want:\n%s\ngot:\n%s\n' "$want" "$got"; return 1; }
@@ -191,12 +211,12 @@ for plat in "${PLATFORMS[@]}"; do
 	}
 	check "$plat archive: exactly the programs and docs, modes, root owner, commit time, no gzip time" archive_listing
 	archive_contents() {
-		local x=$W/x-$arch f b
+		local x=$W/x-$os-$arch f b
 		mkdir -p "$x" && tar -xzf "$tgz" -C "$x" || return 1
 		for f in LICENSE README.md THIRD_PARTY_NOTICES; do cmp "$A/$f" "$x/$base/$f" || return 1; done
 		for b in "${BINS[@]}"; do
-			cmp "$DA/bin/${os}_$arch/$b" "$x/$base/$b" || return 1
-			[ "$(elf_machine "$x/$base/$b")" = "${MACHINE[$arch]}" ] || { echo "$b: ELF machine $(elf_machine "$x/$base/$b")"; return 1; }
+			cmp "$DA/bin/${os}_$arch/$b$exe" "$x/$base/$b$exe" || return 1
+			machine_ok "$os" "$arch" "$x/$base/$b$exe" || return 1
 		done
 	}
 	check "$plat archive: docs are the commit's, binaries are dist/bin's and built for $arch" archive_contents

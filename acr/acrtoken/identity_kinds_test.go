@@ -99,7 +99,7 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 			wantEndpoint: azurefake.AADToken, wantMethod: "federated", wantClientID: "wi-env", wantTenant: tenant, wantHost: "login.workload.example",
 			wantIdentity: "tokenfile=" + tokenFile},
 		{name: "workload identity from azure.json",
-			azureJSON:    `{"aadFederatedTokenFile":"` + tokenFile + `","useFederatedWorkloadIdentityExtension":true,"aadClientId":"wi-file","tenantId":"` + tenant + `"}`,
+			azureJSON:    `{"aadFederatedTokenFile":` + jsonString(tokenFile) + `,"useFederatedWorkloadIdentityExtension":true,"aadClientId":"wi-file","tenantId":"` + tenant + `"}`,
 			wantEndpoint: azurefake.AADToken, wantMethod: "federated", wantClientID: "wi-file", wantTenant: tenant, wantHost: "login.microsoftonline.com",
 			wantIdentity: "client=wi-file"},
 		{name: "service principal with a secret in azure.json",
@@ -111,11 +111,11 @@ func TestCredentialsForEachIdentityKind(t *testing.T) {
 			wantEndpoint: azurefake.AADToken, wantMethod: "client_secret", wantClientID: "sp-env", wantTenant: tenant, wantHost: "login.microsoftonline.com",
 			wantIdentity: "client=sp-env"},
 		{name: "service principal with a certificate",
-			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-cert","aadClientCertPath":"` + certPath + `"}`,
+			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-cert","aadClientCertPath":` + jsonString(certPath) + `}`,
 			wantEndpoint: azurefake.AADToken, wantMethod: "client_certificate", wantClientID: "sp-cert", wantTenant: tenant, wantHost: "login.microsoftonline.com",
 			wantIdentity: "cert=" + certPath},
 		{name: "service principal with a password-protected PKCS#12 certificate",
-			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-pfx","aadClientCertPath":"` + pfxPath + `","aadClientCertPassword":"` + pfxPassword + `"}`,
+			azureJSON:    `{"tenantId":"` + tenant + `","aadClientId":"sp-pfx","aadClientCertPath":` + jsonString(pfxPath) + `,"aadClientCertPassword":"` + pfxPassword + `"}`,
 			wantEndpoint: azurefake.AADToken, wantMethod: "client_certificate", wantClientID: "sp-pfx", wantTenant: tenant, wantHost: "login.microsoftonline.com",
 			wantIdentity: "cert=" + pfxPath},
 	}
@@ -241,7 +241,7 @@ func TestPKCS12WrongPassword(t *testing.T) {
 	pfxPath := writeFile(t, "sp.pfx", string(pkcs12File(t, certPEM, "the-right-password")))
 	const wrong = "a-wrong-password-do-not-leak"
 	cfg := acr.Config{AzureConfig: writeFile(t, "azure.json",
-		`{"tenantId":"tenant-sp","aadClientId":"sp-pfx","aadClientCertPath":"`+pfxPath+`","aadClientCertPassword":"`+wrong+`"}`)}
+		`{"tenantId":"tenant-sp","aadClientId":"sp-pfx","aadClientCertPath":`+jsonString(pfxPath)+`,"aadClientCertPassword":"`+wrong+`"}`)}
 	p := newProvider(t, s, cfg, nil)
 	_, err = p.Credentials(context.Background(), request("myacr.azurecr.io/app"))
 	if err == nil || !strings.Contains(err.Error(), pfxPath) || !strings.Contains(err.Error(), "myacr.azurecr.io") || strings.Contains(err.Error(), wrong) {

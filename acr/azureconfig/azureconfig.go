@@ -13,6 +13,8 @@ import (
 	"os"
 
 	"github.com/imagecred/image-credential-provider/internal/strictyaml"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // File is the part of azure.json that matters for registry credentials.
@@ -83,5 +85,5 @@ func readSmall(path string) ([]byte, error) {
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFile)
 	}
-	return data, nil
+	return textfile.StripBOM(data), nil
 }

@@ -10,6 +10,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,16 @@ func startAzure(t *testing.T, opts azurefake.Options) *azureEnv {
 		"IDENTITY_ENDPOINT=" + f.AppServiceEndpoint(),
 		"IDENTITY_HEADER=" + f.IdentityHeader,
 	}}
+}
+
+// needsTestCA skips a test in which the plugin must trust the fake's test CA, on
+// Windows: Go reads SSL_CERT_FILE on Unix only, and there the CA would have to go into
+// the system's trust store.
+func needsTestCA(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the plugin reaches the Azure fake over HTTPS signed by a test CA given in SSL_CERT_FILE, which Go reads on Unix only; on Windows the CA would have to go into the system's trust store")
+	}
 }
 
 func (a *azureEnv) azureJSON(t *testing.T, content string) string {
@@ -128,6 +139,7 @@ func acrFails(t *testing.T, r result, registry string, want ...string) {
 // Managed identity, every ACR host form; the registries are reached by name through
 // the proxy, and a 3 h refresh token is kept for 2 h 42 m (10% margin).
 func TestACRManagedIdentityHosts(t *testing.T) {
+	needsTestCA(t)
 	a := startAzure(t, azurefake.Options{})
 	cfgPath := a.azureJSON(t, miAzureJSON)
 	for _, image := range []string{
@@ -161,6 +173,7 @@ func TestACRManagedIdentityHosts(t *testing.T) {
 // A service principal's secret is exchanged at the real authority name (instance
 // discovery, tenant discovery, token) and never reaches the kubelet.
 func TestACRServicePrincipalSecret(t *testing.T) {
+	needsTestCA(t)
 	a := startAzure(t, azurefake.Options{})
 	cfgPath := a.azureJSON(t, `{"tenantId":"`+acrTenant+`","aadClientId":"sp-binary","aadClientSecret":"`+acrSecret+`"}`)
 	r := runPlugin(t, "", a.env, request(acrV1, "myacr.azurecr.io/app"), "--no-cache", "--backends=acr", "--acr-azure-config", cfgPath, "-v=4")
@@ -192,6 +205,7 @@ func acrSARequest(t *testing.T, image string, annotations map[string]string) (st
 // Service-account-token mode: the pod's token is the client assertion for the client id
 // of the annotation, in the annotation's tenant, whatever azure.json says.
 func TestACRServiceAccountToken(t *testing.T) {
+	needsTestCA(t)
 	a := startAzure(t, azurefake.Options{})
 	a.fake.AddFederatedPrincipal("tenant-team-a", "app-team-a", "system:serviceaccount:team-a:puller")
 	cfgPath := a.azureJSON(t, `{"tenantId":"tenant-of-the-node","useManagedIdentityExtension":true,"userAssignedIdentityID":"ua-binary"}`)
@@ -259,6 +273,7 @@ func TestACRFailingManagedIdentity(t *testing.T) {
 }
 
 func TestACRExchangeFailures(t *testing.T) {
+	needsTestCA(t)
 	tests := []struct {
 		name  string
 		opts  azurefake.Options
@@ -280,6 +295,7 @@ func TestACRExchangeFailures(t *testing.T) {
 
 // The config file's acr: section, with a mirror that carries ports.
 func TestACRConfigFileMirror(t *testing.T) {
+	needsTestCA(t)
 	a := startAzure(t, azurefake.Options{})
 	cfgPath := a.azureJSON(t, miAzureJSON)
 	conf := writeFile(t, t.TempDir(), "config.yaml", `apiVersion: imagecred.dev/v1alpha1
@@ -301,6 +317,7 @@ acr:
 // Installed as acr-credential-provider, the binary takes the anchor's command line:
 // the azure.json path, --registry-mirror and -v.
 func TestACRDropIn(t *testing.T) {
+	needsTestCA(t)
 	a := startAzure(t, azurefake.Options{})
 	cfgPath := a.azureJSON(t, miAzureJSON)
 	args := []string{cfgPath, "--registry-mirror", "mcr.microsoft.com:myacr.azurecr.io", "-v", "2"}

@@ -118,31 +118,8 @@ func TestCacheParallelInvocationsMakeOneUpstreamCall(t *testing.T) {
 // A cache directory the plugin must not trust is refused with one warning line, and
 // the pull is still answered (from upstream, every time).
 func TestCacheUnsafeDirFallsBackToNoCache(t *testing.T) {
-	tests := []struct {
-		name  string
-		setup func(t *testing.T, dir string)
-		want  string
-	}{
-		{"world-writable", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o777) }, "writable by group or others"},
-		{"group-writable", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o770) }, "writable by group or others"},
-		{"symlink", func(t *testing.T, dir string) {
-			real := dir + ".real"
-			mkdirMode(t, real, 0o700)
-			if err := os.Symlink(real, dir); err != nil {
-				t.Fatal(err)
-			}
-		}, "is a symlink"},
-		{"owned by another user", func(t *testing.T, dir string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown a directory to another user")
-			}
-			mkdirMode(t, dir, 0o700)
-			if err := os.Chown(dir, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
-		}, "owned by uid 65534"},
-		{"a file", func(t *testing.T, dir string) { writeFile(t, filepath.Dir(dir), filepath.Base(dir), "") }, "not a directory"},
-	}
+	tests := append(unsafeDirCases(), // the platform's own cases (access_*_test.go)
+		unsafeDirCase{"a file", func(t *testing.T, dir string) { writeFile(t, filepath.Dir(dir), filepath.Base(dir), "") }, "not a directory"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, env := startGoogleFake(t)
@@ -172,14 +149,12 @@ func TestCacheUnsafeDirFallsBackToNoCache(t *testing.T) {
 	}
 }
 
-func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, mode); err != nil {
-		t.Fatal(err)
-	}
+// unsafeDirCase makes dir (which does not exist yet) a cache directory the plugin must
+// refuse, with want in the reason.
+type unsafeDirCase struct {
+	name  string
+	setup func(t *testing.T, dir string)
+	want  string
 }
 
 // Where the cache lives and how it is turned off: the default dir (an explicit
@@ -270,10 +245,7 @@ func TestCacheStaticPullRecordsOnlyItsAnswer(t *testing.T) {
 	if resp := decodeResponse(t, r); len(resp.Auth) == 0 {
 		t.Fatalf("no static credentials: %+v", resp)
 	}
-	fi, err := os.Lstat(dir)
-	if err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("cache dir: %v, %v", fi, err)
-	}
+	checkPrivate(t, dir)
 	list := runPlugin(t, "", nil, "", "cache", "list", "--cache-dir", dir)
 	if list.code != 0 || !strings.Contains(list.stdout, "kubelet-answer") || strings.Contains(list.stdout, "not-a-real-password") {
 		t.Fatalf("cache list: exit %d\n%s%s", list.code, list.stdout, list.stderr)
@@ -304,18 +276,22 @@ func TestCacheRecordedAnswerRewrittenOnlyWhenItChanges(t *testing.T) {
 		}
 		out := map[string]os.FileInfo{}
 		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && len(e.Name()) == 64 {
+			// os.Stat, not e.Info: on Windows the latter reads the file's identity only
+			// when os.SameFile asks, from whatever file has the name by then.
+			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Mode().IsRegular() && len(e.Name()) == 64 {
 				out[e.Name()] = fi
 			}
 		}
 		return out
 	}
 	home := t.TempDir()
-	env := []string{"HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, ".cache")}
 	pull := func() {
 		t.Helper()
-		// The same environment every run: the record's key holds it.
-		r := runPlugin(t, "", env, request(gcrV1, "my-registry.example/app"), "--backends=static", "--dockercfg", cfg, "--cache-dir", dir)
+		// The same home, so the same environment every run: the record's key holds it.
+		r, err := runPluginNoT(home, nil, request(gcrV1, "my-registry.example/app"), "--backends=static", "--dockercfg", cfg, "--cache-dir", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if resp := decodeResponse(t, r); len(resp.Auth) != 1 || resp.Auth["my-registry.example"].Password != password {
 			t.Fatalf("answer %+v, want password %s", resp, password)
 		}
@@ -369,4 +345,58 @@ func TestCacheServesStaleTokenWhenUpstreamFails(t *testing.T) {
 	if !strings.Contains(r.stderr, "serving cached credentials") || !strings.Contains(r.stderr, "gcr.io") || strings.Contains(r.stderr, token) {
 		t.Errorf("stderr %q: want a warning naming the registry, without the token", r.stderr)
 	}
+}
+
+// An entry others may change (on Linux by its mode, on Windows by an access list that
+// lets Everyone write) is not trusted: neither the front end's replay nor the
+// companion's token cache serves it, the run fetches anew, and what it writes is
+// private again and served to the next run.
+func TestCacheLooseEntryIgnoredAndReplaced(t *testing.T) {
+	f, env := startGoogleFake(t)
+	dir := filepath.Join(t.TempDir(), "cache")
+	home := t.TempDir() // the same environment every run: the front end may replay
+	args := []string{"--backends=gcr", "--cache-dir", dir}
+	pull := func() (string, result) {
+		t.Helper()
+		r, err := runPluginNoT(home, env, gcrRequest("gcr.io/p/app"), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, _ := googleToken(t, f, r, "gcr.io")
+		return tok, r
+	}
+	first, _ := pull()
+	entries := cacheEntries(t, dir)
+	if len(entries) != 2 {
+		t.Fatalf("%d entries after one pull, want 2 (the token and the recorded answer)", len(entries))
+	}
+	for _, p := range entries {
+		loosen(t, p)
+	}
+	second, r := pull()
+	if c := f.Calls(gcpfake.MetadataToken); c != 2 || second == first {
+		t.Fatalf("a loose entry was served (%d token calls; same token: %v); stderr %q", c, second == first, r.stderr)
+	}
+	for _, p := range cacheEntries(t, dir) {
+		checkPrivate(t, p)
+	}
+	if third, _ := pull(); third != second || f.Calls(gcpfake.MetadataToken) != 2 {
+		t.Fatalf("the replaced entry was not served (%d token calls)", f.Calls(gcpfake.MetadataToken))
+	}
+}
+
+// cacheEntries lists the entry files of the cache in dir (named by their key's hash).
+func cacheEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && len(e.Name()) == 64 {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/internal/testbin"
 )
 
@@ -35,21 +37,58 @@ type result struct {
 
 // runPlugin runs the built plugin the way the kubelet does: args, extra env on top of a
 // clean environment (HOME in a temp dir so no real docker config is read), stdin, a
-// timeout. name, when set, is the name the binary is invoked under (a symlink).
+// timeout. name, when set, is the name the binary is invoked under (see dropIn).
 func runPlugin(t *testing.T, name string, env []string, stdin string, args ...string) result {
 	t.Helper()
 	bin := pluginBin
 	if name != "" {
-		bin = filepath.Join(t.TempDir(), name)
-		if err := os.Symlink(pluginBin, bin); err != nil {
-			t.Fatal(err)
-		}
+		bin = dropIn(t, name)
 	}
 	r, err := testbin.Run{Bin: bin, Args: args, Home: t.TempDir(), Env: env, Stdin: stdin}.Do()
 	if err != nil {
 		t.Fatalf("running plugin: %v", err)
 	}
 	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
+}
+
+// dropIn installs the front end under a single-cloud plugin's name and returns its
+// path. On Linux it is a symlink in a directory of its own: the front end finds its
+// companions beside the file the link resolves to. On Windows a program learns only
+// the path it was started by, so the name goes into a bin dir with every binary, as
+// the README says to install it there: hard links (copies where the file system has
+// none) of the binaries, and the front end once more under name.exe.
+func dropIn(t *testing.T, name string) string {
+	t.Helper()
+	if runtime.GOOS != "windows" {
+		link := filepath.Join(t.TempDir(), name)
+		if err := os.Symlink(pluginBin, link); err != nil {
+			t.Fatal(err)
+		}
+		return link
+	}
+	dir := t.TempDir()
+	ents, err := os.ReadDir(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func(from, to string) {
+		if os.Link(from, to) == nil {
+			return
+		}
+		data, err := os.ReadFile(from)
+		if err == nil {
+			err = os.WriteFile(to, data, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range ents {
+		install(filepath.Join(binDir, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	link := filepath.Join(dir, testbin.Exe(name))
+	install(pluginBin, link)
+	return link
 }
 
 func request(apiVersion, image string) string {
@@ -258,7 +297,7 @@ func TestBrokenDockerConfigBlocksNothing(t *testing.T) {
 	}
 
 	r = runPlugin(t, "", []string{"PATH=" + dir}, request("credentialprovider.kubelet.k8s.io/v1", "bad.example/app"), args...)
-	if r.code != 1 || !strings.Contains(r.stderr, `static: registry "bad.example": no usable credential for this image: docker config file "`+store+`", entry "bad.example": "auth" is not valid base64`) || strings.Contains(r.stderr, hidden) {
+	if r.code != 1 || !strings.Contains(r.stderr, `static: registry "bad.example": no usable credential for this image: docker config file `+quote.String(store)+`, entry "bad.example": "auth" is not valid base64`) || strings.Contains(r.stderr, hidden) {
 		t.Errorf("only credential broken: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

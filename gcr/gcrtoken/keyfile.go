@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // maxKeyFileBytes bounds a credentials file (real ones are a few KiB).
@@ -29,6 +31,7 @@ func (p *Provider) keyFileToken(ctx context.Context, path string) (*oauth2.Token
 	if err != nil {
 		return nil, err
 	}
+	data = textfile.StripBOM(data)
 	typ, err := keyFileType(data)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,9 @@
 package gcrtoken
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -123,13 +126,25 @@ func TestKeyFileScopes(t *testing.T) {
 	}
 }
 
+// osNotExist is what the operating system says of the missing file at path: "no such
+// file or directory" on Linux, "The system cannot find the path specified." on Windows.
+func osNotExist(t *testing.T, path string) string {
+	t.Helper()
+	_, err := os.Open(path)
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("opening %s: %v, want a missing file", path, err)
+	}
+	return pe.Err.Error()
+}
+
 func TestKeyFileFailures(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, f *gcpfake.Server) string // returns the key file path
 		want  []string
 	}{
-		{"missing file", func(t *testing.T, f *gcpfake.Server) string { return "/nonexistent/creds.json" }, []string{"key file /nonexistent/creds.json", "no such file"}},
+		{"missing file", func(t *testing.T, f *gcpfake.Server) string { return "/nonexistent/creds.json" }, []string{"key file /nonexistent/creds.json", osNotExist(t, "/nonexistent/creds.json")}},
 		{"not JSON", func(t *testing.T, f *gcpfake.Server) string { return writeFile(t, "c.json", "not json") }, []string{"not a JSON credentials file"}},
 		{"unsupported type", func(t *testing.T, f *gcpfake.Server) string {
 			return writeJSON(t, map[string]any{"type": "gdch_service_account"})

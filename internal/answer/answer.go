@@ -39,18 +39,14 @@ const globalKey = "<global>"
 // proxies, the PATH of credential helpers), and the bytes of its config file (nil when
 // none). Every part is length-prefixed, so no two configurations share an encoding.
 // The shell's "_" and the hand-over marker of internal/handoff are left out: they
-// differ between the process the kubelet started and the one it handed over to.
+// differ between the process the kubelet started and the one it handed over to. The
+// environment counts as the variables a process reads from it: their order does not
+// matter (qemu-user, which runs arm64 nodes emulated, reverses it at every exec), and
+// of a name given twice only the first value counts, as getenv reads it.
 func Fingerprint(args, environ []string, configFile []byte) string {
-	e := newEncoder("icp-answer-fingerprint v2")
+	e := newEncoder("icp-answer-fingerprint v3")
 	e.strings("args", args)
-	kept := make([]string, 0, len(environ))
-	for _, v := range environ {
-		if strings.HasPrefix(v, "_=") || strings.HasPrefix(v, handoff.HandedOverBy+"=") {
-			continue
-		}
-		kept = append(kept, v)
-	}
-	e.strings("env", kept)
+	e.strings("env", effectiveEnv(environ))
 	e.put("config")
 	if configFile == nil {
 		e.put("none")
@@ -59,6 +55,23 @@ func Fingerprint(args, environ []string, configFile []byte) string {
 		e.put(string(configFile))
 	}
 	return e.sum()
+}
+
+// effectiveEnv is environ as a process reads it, sorted: the first entry of each name,
+// without the variables Fingerprint leaves out.
+func effectiveEnv(environ []string) []string {
+	kept := make([]string, 0, len(environ))
+	seen := make(map[string]bool, len(environ))
+	for _, v := range environ {
+		name, _, _ := strings.Cut(v, "=")
+		if v == "" || seen[name] || name == "_" || name == handoff.HandedOverBy {
+			continue
+		}
+		seen[name] = true
+		kept = append(kept, v)
+	}
+	sort.Strings(kept)
+	return kept
 }
 
 // encoder hashes a sequence of strings, each prefixed with its length, so that the

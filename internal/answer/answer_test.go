@@ -2,6 +2,7 @@ package answer
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -148,18 +149,22 @@ func FuzzFingerprintIsInjective(f *testing.F) {
 			}
 			return []byte(s)
 		}
-		kept := func(env []string) []string {
-			var out []string
+		// The environment as a process reads it: the first entry of each name, in any
+		// order, without the variables left out.
+		kept := func(env []string) map[string]string {
+			out := map[string]string{}
 			for _, e := range env {
-				if !strings.HasPrefix(e, "_=") && !strings.HasPrefix(e, handoff.HandedOverBy+"=") {
-					out = append(out, e)
+				name, _, _ := strings.Cut(e, "=")
+				if _, dup := out[name]; dup || e == "" || name == "_" || name == handoff.HandedOverBy {
+					continue
 				}
+				out[name] = e
 			}
 			return out
 		}
 		fp1 := Fingerprint(splitFuzz(args1), splitFuzz(env1), conf(cfg1, has1))
 		fp2 := Fingerprint(splitFuzz(args2), splitFuzz(env2), conf(cfg2, has2))
-		same := slices.Equal(splitFuzz(args1), splitFuzz(args2)) && slices.Equal(kept(splitFuzz(env1)), kept(splitFuzz(env2))) &&
+		same := slices.Equal(splitFuzz(args1), splitFuzz(args2)) && maps.Equal(kept(splitFuzz(env1)), kept(splitFuzz(env2))) &&
 			has1 == has2 && (!has1 || cfg1 == cfg2)
 		if same != (fp1 == fp2) {
 			t.Fatalf("same input: %v, same fingerprint: %v", same, fp1 == fp2)
@@ -173,11 +178,24 @@ func TestFingerprint(t *testing.T) {
 	if fp != same {
 		t.Error("the shell's _ variable changes the fingerprint")
 	}
+	// The environment is a set of variables: its order does not count (qemu-user
+	// reverses it at every exec), nor a repeated name's later values.
+	for name, env := range map[string][]string{
+		"reordered":      {"Y=2", "X=1"},
+		"repeated name":  {"X=1", "Y=2", "X=3"},
+		"hand-over mark": {handoff.HandedOverBy + "=image-credential-provider", "X=1", "Y=2"},
+	} {
+		if Fingerprint([]string{"--a", "b"}, env, []byte("cfg")) != Fingerprint([]string{"--a", "b"}, []string{"X=1", "Y=2"}, []byte("cfg")) {
+			t.Errorf("%s: the environment %q gets another fingerprint", name, env)
+		}
+	}
 	for name, other := range map[string]string{
-		"args":   Fingerprint([]string{"--a", "c"}, []string{"X=1"}, []byte("cfg")),
-		"split":  Fingerprint([]string{"--a b"}, []string{"X=1"}, []byte("cfg")),
-		"env":    Fingerprint([]string{"--a", "b"}, []string{"X=2"}, []byte("cfg")),
-		"config": Fingerprint([]string{"--a", "b"}, []string{"X=1"}, []byte("cfg2")),
+		"args":            Fingerprint([]string{"--a", "c"}, []string{"X=1"}, []byte("cfg")),
+		"split":           Fingerprint([]string{"--a b"}, []string{"X=1"}, []byte("cfg")),
+		"env":             Fingerprint([]string{"--a", "b"}, []string{"X=2"}, []byte("cfg")),
+		"more env":        Fingerprint([]string{"--a", "b"}, []string{"X=1", "Y=1"}, []byte("cfg")),
+		"first of a name": Fingerprint([]string{"--a", "b"}, []string{"X=2", "X=1"}, []byte("cfg")),
+		"config":          Fingerprint([]string{"--a", "b"}, []string{"X=1"}, []byte("cfg2")),
 	} {
 		if other == fp {
 			t.Errorf("%s does not change the fingerprint", name)

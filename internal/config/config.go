@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +58,8 @@ type Config struct {
 type Cache struct {
 	// Dir holds the cache; default cache.DefaultDir(): $XDG_CACHE_HOME/image-credential-provider
 	// when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache for root,
-	// the user cache dir otherwise.
+	// the user cache dir otherwise (on Windows: under %ProgramData% for SYSTEM, else
+	// %LOCALAPPDATA%).
 	Dir string `json:"dir,omitempty"`
 	// Disabled turns the on-disk cache off.
 	Disabled bool `json:"disabled,omitempty"`
@@ -165,12 +167,21 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 		c.Timeout = duration.Ptr(d)
 		return nil
 	})
-	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else /var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider)")
+	fs.StringVar(&c.Cache.Dir, "cache-dir", c.Cache.Dir, "token cache directory (default: $XDG_CACHE_HOME/image-credential-provider when XDG_CACHE_HOME is set, else "+defaultCacheDirs()+")")
 	fs.BoolVar(&c.Cache.Disabled, "no-cache", c.Cache.Disabled, "do not keep tokens on disk between invocations")
 	c.Static.AddFlags(fs)
 	c.ECR.AddFlags(fs)
 	c.GCR.AddFlags(fs)
 	c.ACR.AddFlags(fs)
+}
+
+// defaultCacheDirs says where cache.DefaultDir puts the cache on this platform when
+// XDG_CACHE_HOME is not set.
+func defaultCacheDirs() string {
+	if runtime.GOOS == "windows" {
+		return `%ProgramData%\image-credential-provider\cache for SYSTEM (the kubelet's service), else %LOCALAPPDATA%\image-credential-provider`
+	}
+	return "/var/lib/image-credential-provider/cache as root, else ~/.cache/image-credential-provider"
 }
 
 // InputFiles lists every local file that answers under c may depend on, present or

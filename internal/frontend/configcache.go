@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	"github.com/imagecred/image-credential-provider/internal/textfile"
 )
 
 // configCache reads cache.dir and cache.disabled from the plugin's config file without
@@ -17,6 +19,7 @@ import (
 // file's bytes, so a directory read by mistake holds no answer for this config.
 // FuzzConfigCache checks that whenever it answers, a YAML decoder agrees.
 func configCache(data []byte) (dir string, disabled, ok bool) {
+	data = textfile.StripBOM(data) // as the companions read it
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		var file struct {
 			Cache *struct {
@@ -163,14 +166,25 @@ func keyValue(content string) (key, val string, ok bool) {
 
 // otherValue reports whether val, the value of a key that is not cache's, is plain
 // enough not to change how the lines around it read: a one-line scalar, or a one-line
-// flow list of plain words such as the documented `backends: [static, ecr]`.
+// flow list of plain words such as the documented `backends: [static, ecr]` or
+// `files: [C:\k\config.json]` (a colon inside a word, as in a Windows path, is part
+// of it; one that ends a word would start a mapping).
 func otherValue(val string) bool {
 	if strings.HasPrefix(val, "[") {
 		if i := strings.Index(val, " #"); i >= 0 {
 			val = strings.TrimSpace(val[:i])
 		}
 		inner, ok := strings.CutSuffix(val[1:], "]")
-		return ok && !strings.ContainsAny(inner, "[]{}'\"#&*!|>:?%@`")
+		if !ok || strings.ContainsAny(inner, "[]{}'\"#&*!|>?%@`") {
+			return false
+		}
+		for _, item := range strings.Split(inner, ",") {
+			item = strings.TrimSpace(item)
+			if strings.HasPrefix(item, ":") || strings.HasSuffix(item, ":") || strings.Contains(item, ": ") {
+				return false
+			}
+		}
+		return true
 	}
 	_, ok := scalar(val)
 	return ok

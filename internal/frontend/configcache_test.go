@@ -14,6 +14,9 @@ func TestConfigCache(t *testing.T) {
 	}{
 		{"empty", "", "", false, true},
 		{"documented form", "apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nbackends: [static, ecr]     # in order\ntimeout: 30s\ncache:\n  dir: /var/lib/icp/cache\n  disabled: false\nstatic:\n  files: [/etc/kubernetes/registry-config.json]\n", "/var/lib/icp/cache", false, true},
+		{"windows paths", "backends: [static]\r\ncache:\r\n  dir: C:\\ProgramData\\icp\r\nstatic:\r\n  files: [C:\\k\\config.json, D:\\other.json]\r\n  kubeletRootDir: C:\\var\\lib\\kubelet\r\n", `C:\ProgramData\icp`, false, true},
+		{"colon ending a flow list item", "static:\n  files: [a:, b]\ncache:\n  dir: /x\n", "", false, false},
+		{"mapping in a flow list", "static:\n  files: [a: b]\ncache:\n  dir: /x\n", "", false, false},
 		{"flow list with quotes", "backends: [\"gcr\"]\ncache:\n  dir: /x\n", "", false, false},
 		{"block lists elsewhere", "backends:\n  - static\n  - ecr\ncache:\n  dir: /var/lib/icp/cache # kept here\n", "/var/lib/icp/cache", false, true},
 		{"list of mappings elsewhere", "acr:\n  mirrors:\n    - source: mirror.example:5000\n      target: myacr.azurecr.io\ncache:\n    dir: '/c'\n", "/c", false, true},
@@ -21,6 +24,8 @@ func TestConfigCache(t *testing.T) {
 		{"double quoted", "cache:\n  dir: \"/tmp/a b\"\n", "/tmp/a b", false, true},
 		{"comment after key", "cache: # the token cache\n  dir: /x\n", "/x", false, true},
 		{"crlf", "cache:\r\n  dir: /x\r\n", "/x", false, true},
+		{"byte order mark", "\xef\xbb\xbfcache:\r\n  dir: /x\r\n", "/x", false, true},
+		{"json with a byte order mark", "\xef\xbb\xbf{\"cache\":{\"dir\":\"/j\"}}\r\n", "/j", false, true},
 		{"no cache section", "backends:\n  - gcr\n", "", false, true},
 		{"json", `{"cache":{"dir":"/j","disabled":true}}`, "/j", true, true},
 		{"json without cache", `{"backends":["gcr"]}`, "", false, true},
@@ -80,6 +85,7 @@ func FuzzConfigCache(f *testing.F) {
 		`{"cache":{"dir":"/j"}}`,
 		"---\ncache:\n  disabled: false\n",
 		"a: b\ncache:\n  dir: x\nc: 'd'\n",
+		"static:\r\n  files: [C:\\k\\a.json, b:c]\r\ncache:\r\n  dir: C:\\c\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -175,6 +175,9 @@ func TestSymlinkToSelfIsRefused(t *testing.T) {
 	if err := os.Symlink(from, link); err != nil {
 		t.Skip("symlinks unavailable:", err)
 	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Skip("symlinks unavailable: made without an error, but not there (wine 8):", err)
+	}
 	_, stderr, code := handOver(t, from, Request{Path: link, By: "front"})
 	if code != 3 {
 		t.Fatalf("exit code %d, want 3 (refused as itself); stderr %s", code, stderr)

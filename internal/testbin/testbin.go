@@ -2,6 +2,15 @@
 // the way the kubelet does: argv, a clean environment, a request on stdin, a deadline.
 // Every test package that runs the binaries uses it, so they all test the same thing:
 // the front end the kubelet runs, with its companions installed beside it.
+//
+// Two environment variables let the same tests drive binaries of another platform
+// (test/platforms.sh sets them, for Windows under wine and linux/arm64 under qemu):
+//
+//	ICP_TEST_BIN_DIR  a directory holding every binary under cmd/, already built for the
+//	                  platform the tests run on; Build copies them instead of running the
+//	                  go command (a Windows test binary under wine cannot run it)
+//	ICP_TEST_EXEC     a command (an emulator such as qemu-aarch64-static, with its own
+//	                  arguments separated by spaces) that Run puts before every binary
 package testbin
 
 import (
@@ -16,9 +25,20 @@ import (
 	"time"
 )
 
+// The environment variables described in the package documentation.
+const (
+	BinDirEnv = "ICP_TEST_BIN_DIR"
+	ExecEnv   = "ICP_TEST_EXEC"
+)
+
 // Build compiles every binary under cmd/ (static, as released) into a new temporary
-// directory and returns it; the caller removes it. Call it from TestMain.
+// directory and returns it; the caller removes it. Call it from TestMain. With
+// ICP_TEST_BIN_DIR set, it copies the binaries found there instead, and fails unless
+// every binary of cmd/ is among them.
 func Build() (dir string, err error) {
+	if prebuilt := os.Getenv(BinDirEnv); prebuilt != "" {
+		return copyPrebuilt(prebuilt)
+	}
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
@@ -33,6 +53,36 @@ func Build() (dir string, err error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("building the binaries: %v\n%s", err, out)
+	}
+	return dir, nil
+}
+
+// copyPrebuilt copies the binaries of prebuilt into a new temporary directory,
+// checking that one is there for every command under cmd/.
+func copyPrebuilt(prebuilt string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	cmds, err := os.ReadDir(filepath.Join(root, "cmd"))
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cmds {
+		if !c.IsDir() {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(prebuilt, Exe(c.Name()))); err != nil || !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("%s=%s lacks %s: build every command with `go build -o DIR/ ./cmd/...` for this platform", BinDirEnv, prebuilt, Exe(c.Name()))
+		}
+	}
+	dir, err := os.MkdirTemp("", "icp-bin-")
+	if err != nil {
+		return "", err
+	}
+	if err := copyFiles(prebuilt, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
 	}
 	return dir, nil
 }
@@ -71,20 +121,28 @@ func CopyTo(dir, parent string) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
+	return out, copyFiles(dir, out)
+}
+
+// copyFiles copies the files of dir into out, executable.
+func copyFiles(dir, out string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return "", err
+		return err
 	}
 	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
-			return "", err
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(out, e.Name()), data, 0o755); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Result is one run of a binary.
@@ -95,7 +153,7 @@ type Result struct {
 
 // Run is one invocation, as the kubelet makes it.
 type Run struct {
-	// Bin is the executable to run.
+	// Bin is the executable to run (after the ICP_TEST_EXEC command, when set).
 	Bin string
 	// Args are the arguments after argv[0].
 	Args []string
@@ -122,7 +180,8 @@ func (r Run) Do() (Result, error) {
 	}
 	cmd := r.Cmd
 	if cmd == nil {
-		cmd = exec.Command(r.Bin, r.Args...)
+		argv := append(strings.Fields(os.Getenv(ExecEnv)), r.Bin)
+		cmd = exec.Command(argv[0], append(argv[1:], r.Args...)...)
 		cmd.Env = append([]string{"HOME=" + r.Home, "PATH=" + os.Getenv("PATH"), "XDG_CACHE_HOME=" + filepath.Join(r.Home, ".cache")}, r.Env...)
 		if runtime.GOOS == "windows" {
 			cmd.Env = append(cmd.Env, "SYSTEMROOT="+os.Getenv("SYSTEMROOT"), "USERPROFILE="+r.Home, "LOCALAPPDATA="+filepath.Join(r.Home, "AppData", "Local"))

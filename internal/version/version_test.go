@@ -155,7 +155,10 @@ func buildAndRun(t *testing.T, dir, bin string, args ...string) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %v: %v\n%s", args, err, out)
 	}
-	out, err := exec.Command(bin).Output()
+	// ICP_TEST_EXEC, when set, is the emulator that runs binaries of the platform
+	// under test (test/platforms.sh).
+	argv := append(strings.Fields(os.Getenv("ICP_TEST_EXEC")), bin)
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
 	if err != nil {
 		t.Fatalf("%s: %v", bin, err)
 	}
