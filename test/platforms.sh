@@ -49,6 +49,7 @@ START=$(now)
 # Run as windows/amd64 test binaries under wine.
 WINDOWS=(
   ./acr
+  ./acr/acrhost
   ./acr/acrtoken
   ./acr/azureconfig
   ./acr/exchange
@@ -59,25 +60,35 @@ WINDOWS=(
   ./ecr/ecrhost
   ./ecr/ecrtoken
   ./gcr
+  ./gcr/gcrhost
   ./gcr/gcrtoken
   ./hack/notices
   ./hack/release
   ./internal/answer
+  ./internal/backends
   ./internal/binaries
+  ./internal/check
   ./internal/cliargs
   ./internal/config
+  ./internal/dnsname
   ./internal/duration
   ./internal/filestate
   ./internal/frontend
   ./internal/handoff
   ./internal/imageref
+  ./internal/install
+  ./internal/kubeletconfig
+  ./internal/kubeletproc
   ./internal/match
   ./internal/plugin
   ./internal/protocol
   ./internal/quote
+  ./internal/strictyaml
   ./internal/textfile
   ./internal/tty
+  ./internal/udiff
   ./internal/version
+  ./internal/wirelog
   ./providers
   ./test/bench/checkanswer
   ./test/fake/awsfake
@@ -117,6 +128,7 @@ HOST_LINKS=(
 # Run as linux/arm64 test binaries under qemu-user.
 ARM64=(
   ./acr
+  ./acr/acrhost
   ./acr/acrtoken
   ./acr/azureconfig
   ./acr/exchange
@@ -127,27 +139,37 @@ ARM64=(
   ./ecr/ecrhost
   ./ecr/ecrtoken
   ./gcr
+  ./gcr/gcrhost
   ./gcr/gcrtoken
   ./hack/notices
   ./hack/release
   ./internal/answer
+  ./internal/backends
   ./internal/binaries
+  ./internal/check
   ./internal/cliargs
   ./internal/config
+  ./internal/dnsname
   ./internal/duration
   ./internal/filestate
   ./internal/frontend
   ./internal/godeps
   ./internal/handoff
   ./internal/imageref
+  ./internal/install
+  ./internal/kubeletconfig
+  ./internal/kubeletproc
   ./internal/lightdeps
   ./internal/match
   ./internal/plugin
   ./internal/protocol
   ./internal/quote
+  ./internal/strictyaml
   ./internal/textfile
   ./internal/tty
+  ./internal/udiff
   ./internal/version
+  ./internal/wirelog
   ./providers
   ./test/bench/checkanswer
   ./test/bench/runner

@@ -36,6 +36,7 @@ type azureEnv struct {
 // startAzure starts the fake and the proxy, and returns the environment a plugin run
 // needs to reach them: the proxy, the CA, the managed identity endpoint.
 func startAzure(t *testing.T, opts azurefake.Options) *azureEnv {
+	needsTestCA(t)
 	t.Helper()
 	f, err := azurefake.Start(opts)
 	if err != nil {
