@@ -32,11 +32,11 @@ import (
 
 	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
-	"github.com/imagecred/image-credential-provider/internal/quote"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/duration"
 	"github.com/imagecred/image-credential-provider/internal/kubeletconfig"
 	"github.com/imagecred/image-credential-provider/internal/kubeletproc"
+	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
 // Defaults for a node whose kubelet does not say.
