@@ -81,9 +81,6 @@ const maxFileSize = 10 << 20
 
 // Config is the "static:" section of the plugin's config file.
 type Config struct {
-	// Enabled turns the backend off when false; nil means on. New ignores it: the
-	// caller does not build a disabled backend.
-	Enabled *bool `json:"enabled,omitempty"`
 	// Files are the docker config files to read, in order (config.json or legacy
 	// .dockercfg, told apart by content). Empty means the kubelet's own search for
 	// node credentials (see DefaultSearchPaths): the first file found that parses is

@@ -188,11 +188,11 @@ func TestCacheDuration(t *testing.T) {
 
 func TestConfigDecoding(t *testing.T) {
 	var cfg Config
-	data := "enabled: false\nfiles: [/a/config.json, /b/.dockercfg]\ncacheDuration: 1m\nhelperTimeout: 5s\nkubeletRootDir: /srv/kubelet\n"
+	data := "files: [/a/config.json, /b/.dockercfg]\ncacheDuration: 1m\nhelperTimeout: 5s\nkubeletRootDir: /srv/kubelet\n"
 	if err := yaml.UnmarshalStrict([]byte(data), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if *cfg.Enabled || len(cfg.Files) != 2 || cfg.CacheDuration.Duration != time.Minute || cfg.HelperTimeout.Duration != 5*time.Second || cfg.KubeletRootDir != "/srv/kubelet" {
+	if len(cfg.Files) != 2 || cfg.CacheDuration.Duration != time.Minute || cfg.HelperTimeout.Duration != 5*time.Second || cfg.KubeletRootDir != "/srv/kubelet" {
 		t.Fatalf("decoded %+v", cfg)
 	}
 }

@@ -113,6 +113,105 @@ if selected harness/self-tests; then
   fi
 fi
 
+# ---------------------------------------------------------------------------- examples
+# The examples as the README tells an operator to copy them, on a simulated node: the
+# README's install by hand (install with examples/image-credential-provider.yaml and
+# examples/dockercfg/config.json, into a node root under $WORK instead of /); then, with
+# that root's /etc, /usr and /var laid over the machine's (in_node_root), the kubelet's
+# code started with the two flags install reports pulls an image of every backend with
+# the credentials the examples ship (the fake registries take them), and the README's
+# check passes. The clouds' endpoints come from the environment, which the kubelet passes
+# on to its plugins (on a node, the clouds themselves; here, their loopback fakes), so
+# the example configuration runs unchanged.
+#   examples/install   the README gives the commands this case runs; install reports the
+#                      kubelet flags the README names
+#   examples/pull      the kubelet's code with those flags: every backend's image pulled
+#   examples/check     check on the installed files and those images: 0 failed
+cases_examples() {
+  selected examples/install || selected examples/pull || selected examples/check || return 0
+  local d="$WORK/examples" node="$WORK/examples/node" t
+  mkdir -p "$node" "$d/no-proc"
+  t=$(now)
+  # The README's commands, with shell line continuations joined.
+  sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' README.md >"$d/readme.txt"
+  local install_cmd="image-credential-provider install --config examples/image-credential-provider.yaml --file examples/dockercfg/config.json:/etc/kubernetes/docker-config.json"
+  local check_cmd="image-credential-provider check --kubelet-config /etc/kubernetes/credential-provider-config.yaml --bin-dir /usr/local/lib/kubelet-credential-providers"
+  local missing=""
+  grep -qF -- "$install_cmd" "$d/readme.txt" || missing+=" [$install_cmd]"
+  grep -qF -- "$check_cmd" "$d/readme.txt" || missing+=" [$check_cmd]"
+  # --root: the node is a directory; --proc: a node with no kubelet running yet (this
+  # machine may be running one for another test).
+  if ! "$TOOLS/plugin/$PLUGIN" install --root "$node" --proc "$d/no-proc" \
+    --config examples/image-credential-provider.yaml \
+    --file examples/dockercfg/config.json:/etc/kubernetes/docker-config.json >"$d/install.txt" 2>&1; then
+    fail examples/install "$(elapsed "$t")" "install failed"
+    sed 's/^/      /' "$d/install.txt" | tail -20
+    return
+  fi
+  local config bindir
+  config=$(sed -n 's/.*--image-credential-provider-config=\([^ ]*\).*/\1/p' "$d/install.txt" | head -1)
+  bindir=$(sed -n 's/.*--image-credential-provider-bin-dir=\([^ ]*\).*/\1/p' "$d/install.txt" | head -1)
+  if [ -n "$missing" ]; then
+    fail examples/install "$(elapsed "$t")" "README.md does not give the command(s)$missing"
+  elif [ "$config" != /etc/kubernetes/credential-provider-config.yaml ] || [ "$bindir" != /usr/local/lib/kubelet-credential-providers ]; then
+    fail examples/install "$(elapsed "$t")" "install reported the kubelet flags config=$config bin-dir=$bindir, not the README's"
+    sed 's/^/      /' "$d/install.txt" | tail -20
+  else
+    pass examples/install "$(elapsed "$t")" "$(grep '^installed:' "$d/install.txt")"
+  fi
+
+  cat >"$d/scenario.yaml" <<'EOF'
+name: the examples as copied
+pulls:
+- image: my-registry.example/images/my-image:v1
+  expect: {ok: true, execs: 1, usedIndex: 0, user: example-images-reader, response: {cacheKeyType: Registry}}
+- image: my-registry.example/images/subpath/my-image:v1
+  expect: {ok: true, execs: 0, cacheHit: true, usedIndex: 0, user: example-subpath-reader}
+- image: sub.my-registry.example/images/my-image:v1
+  expect: {ok: true, execs: 1, user: example-mirror-reader}
+- image: busybox
+  expect: {ok: true, execs: 1, user: example-hub-user, request: {image: docker.io/library/busybox}}
+- image: ${AWS_ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/team/app:v1
+  expect: {ok: true, execs: 1, user: "${ECR_USERNAME}"}
+- image: public.ecr.aws/fake-alias/app:v1
+  expect: {ok: true, execs: 1, user: "${ECR_USERNAME}"}
+- image: gcr.io/fake-project/app:v1
+  expect: {ok: true, execs: 1, user: oauth2accesstoken}
+- image: us-docker.pkg.dev/fake-project/repo/app:v1
+  expect: {ok: true, execs: 1, user: oauth2accesstoken}
+- image: myacr.azurecr.io/team/app:v1
+  expect: {ok: true, execs: 1, user: "${ACR_USERNAME}"}
+- image: quay.io/org/app:v1
+  expect: {ok: false, execs: 0, credentials: 0}
+EOF
+  # The environment a kubelet would pass on to its plugins.
+  local envs=() v
+  for v in $(compgen -v PLUGIN_ENV_); do envs+=("${v#PLUGIN_ENV_}=${!v}"); done
+
+  t=$(now)
+  if (export "${envs[@]}" && in_node_root "$node" timeout 120 \
+    "$PULLER" -config "$config" -bin-dir "$bindir" -fakes "$WORK/fakes.json" \
+    -scenario "$d/scenario.yaml" -json "$d/pull.json" -work-dir "$d/pull.work") >"$d/pull.txt" 2>"$d/pull.err"; then
+    pass examples/pull "$(elapsed "$t")" "$(tail -1 "$d/pull.txt")"
+  else
+    fail examples/pull "$(elapsed "$t")"
+    sed 's/^/      /' "$d/pull.txt" | tail -40
+    sed 's/^/      stderr: /' "$d/pull.err" | tail -10
+  fi
+
+  t=$(now)
+  if (export "${envs[@]}" && in_node_root "$node" timeout 120 \
+    "$bindir/$PLUGIN" check --kubelet-config "$config" --bin-dir "$bindir" \
+    my-registry.example/images/my-image:v1 busybox "$AWS_ACCOUNT.dkr.ecr.us-west-2.amazonaws.com/team/app:v1" \
+    gcr.io/fake-project/app:v1 myacr.azurecr.io/team/app:v1) >"$d/check.txt" 2>&1 \
+    && grep -q '^[0-9]* ok, 0 warnings, 0 failed$' "$d/check.txt"; then
+    pass examples/check "$(elapsed "$t")" "$(tail -1 "$d/check.txt")"
+  else
+    fail examples/check "$(elapsed "$t")"
+    sed 's/^/      /' "$d/check.txt" | tail -40
+  fi
+}
+
 # ---------------------------------------------------------------------------- static
 cases_static() {
   local d="$WORK/static" docs=$DOCS_MATCH
@@ -716,6 +815,9 @@ mixed_case() {
 }
 
 # ---------------------------------------------------------------------------- run
+say "== examples: installed as the README says, pulled through the kubelet's code, checked"
+cases_examples
+
 IN=()
 for b in static ecr gcr acr; do
   if backend_in "$b"; then

@@ -237,7 +237,7 @@ func TestCacheCommandsOnMissingDir(t *testing.T) {
 
 // A pull that no token backend serves never touches the cache directory.
 // A static-only pull fetches no token, so the cache holds no token entry; only the
-// answer is recorded (for replay by image-credential-provider-fast), in a private dir,
+// answer is recorded (for replay by the front end), in a private dir,
 // and `cache list` shows it without its password.
 func TestCacheStaticPullRecordsOnlyItsAnswer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")

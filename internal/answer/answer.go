@@ -1,9 +1,8 @@
 // Package answer keeps the plugin's answers to the kubelet on disk, keyed the way the
-// kubelet keys its own in-memory cache of plugin answers, so that a plugin process
-// started after a kubelet restart (or by a lean front end, see
-// cmd/image-credential-provider-fast) can replay an answer for the rest of the
-// cacheDuration it was given with: exactly what the kubelet would have done had it
-// kept the answer in memory.
+// kubelet keys its own in-memory cache of plugin answers, so that the front end the
+// kubelet runs (internal/frontend) can replay an answer after a kubelet restart, for
+// the rest of the cacheDuration it was given with: exactly what the kubelet would have
+// done had it kept the answer in memory.
 //
 // A recorded answer is only ever replayed to the same plugin configuration: the key
 // holds a fingerprint of the command line, the environment and the config file's

@@ -21,8 +21,8 @@ import (
 // addServiceAccountFlags binds get's flags that make it ask as the kubelet does for a
 // pod's service account.
 func (o *options) addServiceAccountFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.saTokenFile, "sa-token-file", "", "get: ask as for a pod: a file holding the service account token the kubelet would send (e.g. from `kubectl create token SA --audience AUD`)")
-	fs.Func("sa-annotation", "get: with -sa-token-file, a service account annotation KEY=VALUE the kubelet would pass on; repeat for more", func(s string) error {
+	fs.StringVar(&o.saTokenFile, "sa-token-file", "", "get: ask as for a pod: a `FILE` holding the service account token the kubelet would send (e.g. from kubectl create token SA --audience AUD)")
+	fs.Func("sa-annotation", "get: with -sa-token-file, a service account annotation `KEY=VALUE` the kubelet would pass on; repeat for more", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return errors.New("want KEY=VALUE")

@@ -183,10 +183,9 @@ func newFlags(prog string, opts *options) *flag.FlagSet {
 	cfg.AddFlags(fs)
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} { // klog's file-output flags are of no use to a plugin
-		f := klogFlags.Lookup(name)
-		fs.Var(f.Value, f.Name, f.Usage)
-	}
+	// klog's file-output flags are of no use to a plugin; -v gets its levels' meaning.
+	fs.Var(klogFlags.Lookup("v").Value, "v", "log `LEVEL` on stderr: 1 one line per request, 2 each decision, 4 the shape of each exchange; no level shows a secret (default 0: warnings and errors only)")
+	fs.Var(klogFlags.Lookup("vmodule").Value, "vmodule", "per-file log levels, comma-separated `FILE=LEVEL` settings")
 	return fs
 }
 

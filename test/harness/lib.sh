@@ -6,6 +6,7 @@
 #   backend_in NAME       the plugin knows the backend and the fakes serve it
 #   kubelet_config ...    a kubelet CredentialProviderConfig for our plugin
 #   cloud_profile NAME    images, plugin args and knobs of one cloud backend
+#   in_node_root DIR CMD  CMD on a node whose files are the ones installed under DIR
 #
 # Everything listens on loopback only; every process started is stopped on exit.
 
@@ -75,9 +76,12 @@ icp_build() {
   PULLER="$TOOLS/kubelet-puller"
 }
 
-# icp_start_fakes: starts the fakes and sources their variables.
+# icp_start_fakes: starts the fakes and sources their variables. The static registries
+# also take the credentials of examples/dockercfg/config.json, so that the examples pull
+# with what they ship.
 icp_start_fakes() {
-  "$TOOLS/fakes" -out "$WORK/fakes.json" -env-out "$WORK/fakes.env" 2>"$WORK/fakes.log" &
+  "$TOOLS/fakes" -out "$WORK/fakes.json" -env-out "$WORK/fakes.env" \
+    -dockercfg-users "$ROOT/examples/dockercfg/config.json" 2>"$WORK/fakes.log" &
   PIDS+=("$!")
   local _
   for _ in $(seq 1 150); do
@@ -234,4 +238,27 @@ cloud_profile() {
     ;;
   *) return 1 ;;
   esac
+}
+
+# in_node_root DIR CMD...: runs CMD in a private mount namespace where the files under
+# DIR (what `install --root DIR` wrote) are where their paths say: DIR/etc and DIR/usr
+# lie over the machine's /etc and /usr (overlayfs: DIR's files on top, every write into
+# DIR), and DIR/var is /var (a new node's: no token cache of this machine shows). Nothing
+# outside DIR changes. Needs root, or user namespaces that may mount overlayfs (5.11+).
+in_node_root() {
+  local root=$1 d
+  shift
+  for d in etc usr var; do mkdir -p "$root/$d" "$root/.overlay-work/$d"; done
+  local userns=()
+  [ "$(id -u)" = 0 ] || userns=(--map-root-user)
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  unshare --mount --propagation private "${userns[@]}" bash -c '
+    set -e
+    root=$1
+    shift
+    for d in etc usr; do
+      mount -t overlay overlay -o "lowerdir=/$d,upperdir=$root/$d,workdir=$root/.overlay-work/$d" "/$d"
+    done
+    mount --bind "$root/var" /var
+    exec "$@"' in_node_root "$root" "$@"
 }

@@ -106,8 +106,10 @@ func (f *Fakes) Close() {
 
 func (f *Fakes) onClose(fn func()) { f.closers = append(f.closers, fn) }
 
-// Start starts every fake. dir receives the CA and other files.
-func Start(dir string, accessLog *log.Logger) (*Fakes, error) {
+// Start starts every fake. dir receives the CA and other files. The static registries
+// also take the credentials the docker config files dockerConfigs give for their hosts
+// (see dockerConfigUsers).
+func Start(dir string, accessLog *log.Logger, dockerConfigs ...string) (*Fakes, error) {
 	f := &Fakes{
 		Env: &Env{
 			Resolve: map[string]string{}, Vars: map[string]string{}, PluginEnv: map[string]string{},
@@ -126,11 +128,17 @@ func Start(dir string, accessLog *log.Logger) (*Fakes, error) {
 		return nil, err
 	}
 
-	for _, st := range staticSites() {
+	sites := staticSites()
+	extra, err := dockerConfigUsers(sites, dockerConfigs)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range sites {
 		for i := range st.users {
 			st.users[i].Password = "pw-" + randomHex(12)
 		}
-		info, err := f.startSite(st.name, st.hosts, registry.StaticAuth(st.users...), st.repos)
+		users := append(append([]registry.User(nil), st.users...), extra[st.name]...)
+		info, err := f.startSite(st.name, st.hosts, registry.StaticAuth(users...), st.repos)
 		if err != nil {
 			f.Close()
 			return nil, err

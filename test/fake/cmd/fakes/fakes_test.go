@@ -148,3 +148,57 @@ func TestAdminKnobs(t *testing.T) {
 		t.Errorf("azure.json for the plugin: %v", err)
 	}
 }
+
+// The static registries take the credentials of a docker config file given to Start for
+// the hosts they serve, each limited to its entry's path, so the example config.json
+// pulls as it ships; entries for hosts no registry serves change nothing.
+func TestDockerConfigUsers(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"auths": {
+  "https://index.docker.io/v1/": {"auth": "aHViLWV4YW1wbGU6aHViLXB3"},
+  "my-registry.example/images": {"username": "images-example", "password": "images-pw"},
+  "*.my-registry.example": {"username": "wild-example", "password": "wild-pw"},
+  "localhost:5000": {"username": "nobody", "password": "x"}
+}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Start(t.TempDir(), nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	tr := &http.Transport{
+		TLSClientConfig: f.ca.ClientConfig(),
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := f.Env.Resolve[addr]; ok {
+				addr = to
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	for _, tc := range []struct {
+		ref, user, password string
+		ok                  bool
+	}{
+		{"index.docker.io/library/busybox:v1", "hub-example", "hub-pw", true},
+		{"my-registry.example/images/my-image:v1", "images-example", "images-pw", true},
+		{"my-registry.example/images/my-image:v1", "images-example", "wrong", false},
+		{"sub.my-registry.example/images/my-image:v1", "wild-example", "wild-pw", true},
+		{"sub.my-registry.example/images/my-image:v1", "images-example", "images-pw", false},
+		{"abc.kubernetes.io/app:v1", "nobody", "x", false},
+	} {
+		t.Run(tc.ref+" as "+tc.user, func(t *testing.T) {
+			ref, err := name.ParseReference(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = remote.Get(ref, remote.WithTransport(tr), remote.WithAuth(&authn.Basic{Username: tc.user, Password: tc.password}))
+			if (err == nil) != tc.ok {
+				t.Fatalf("pull error %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	if _, err := dockerConfigUsers(staticSites(), []string{filepath.Join(t.TempDir(), "missing.json")}); err == nil {
+		t.Error("a missing docker config file is not an error")
+	}
+}

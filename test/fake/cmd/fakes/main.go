@@ -53,6 +53,11 @@ func serve(args []string) int {
 	envOut := fs.String("env-out", "", "also write the variables as shell exports (NAME='value') to this file")
 	dir := fs.String("dir", "", "directory for the CA and other files (default: next to -out)")
 	accessLog := fs.Bool("access-log", false, "log every registry request (method, path, status, user) to stderr")
+	var dockerConfigs []string
+	fs.Func("dockercfg-users", "a docker config.json whose credentials the static registries also take, for the hosts they serve (e.g. examples/dockercfg/config.json); repeatable", func(s string) error {
+		dockerConfigs = append(dockerConfigs, s)
+		return nil
+	})
 	_ = fs.Parse(args)
 	if *dir == "" {
 		*dir = filepath.Dir(*out)
@@ -64,7 +69,7 @@ func serve(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	f, err := Start(*dir, logger)
+	f, err := Start(*dir, logger, dockerConfigs...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakes:", err)
 		return 1
