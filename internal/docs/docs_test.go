@@ -381,7 +381,8 @@ func dashes(name string) string {
 }
 
 // outlineProblems checks that the README is in the order an operator reads it, and that
-// the two commands that work on a fresh checkout come right after what it is.
+// the two commands that work on a fresh checkout (the demo and the tests) are under
+// Development, where the introduction points.
 func outlineProblems(readme string) problems {
 	var p problems
 	d := parse(readme)
@@ -391,15 +392,19 @@ func outlineProblems(readme string) problems {
 			got = append(got, h.text)
 		}
 	}
-	want := []string{"Try it", "Install", "Quick start", "Debugging", "Troubleshooting", "Configuration reference", "How it works", "Development"}
+	want := []string{"Install", "Quick start", "Debugging", "Troubleshooting", "Configuration reference", "How it works", "Development"}
 	if !slices.Equal(got, want) {
 		p.add("the README's sections are %q, want %q", got, want)
 	}
-	try := d.section(2, "Try it")
+	tests := p.sub(p.sub(readme, 2, "Development"), 3, "Tests")
 	for _, cmd := range []string{"bash test/demo.sh", "go test ./..."} {
-		if !strings.Contains(try, cmd) {
-			p.add("Try it does not give %q", cmd)
+		if !strings.Contains(tests, "\n"+cmd+" ") {
+			p.add("Development, Tests does not give %q as a command", cmd)
 		}
+	}
+	intro, _, _ := strings.Cut(readme, "\n## ")
+	if !strings.Contains(intro, "](#tests)") {
+		p.add("the introduction does not point to the demo and the tests (#tests)")
 	}
 	return p
 }
@@ -551,9 +556,10 @@ func TestChecksCatch(t *testing.T) {
 		{"a drop-in flag missing", "| `-r SRC:DST`, `--registry-mirror SRC:DST` |", "| `--registry-mirror SRC:DST` |", "acr-credential-provider's flag -r (in its --help) is missing"},
 		{"a drop-in flag it does not take", "| `--project-id ID` |", "| `--project ID` |", "auth-provider-gcp the flag --project, which it does not take"},
 		{"sections out of order", "## Troubleshooting\n", "## Problems\n", "the README's sections are"},
-		{"no Try it command", "go test ./...       # the tests", "go vet ./...       # the tests", `Try it does not give "go test ./..."`},
+		{"no test command", "go test ./...       # every package's tests", "go vet ./...       # every package's tests", `Development, Tests does not give "go test ./..." as a command`},
+		{"the introduction not pointing to them", "[Development](#tests)", "Development", "the introduction does not point to the demo and the tests"},
 		{"another Go version", "With Go 1.26 or newer", "With Go 1.25 or newer", "does not say Go 1.26 or newer"},
-		{"a developer's word", "## Try it\n", "## Try it\n\nThe seed pages.\n", `"seed"`},
+		{"a developer's word", "## Install\n", "## Install\n\nThe seed pages.\n", `"seed"`},
 		{"a broken anchor", "](#windows-nodes)", "](#windows)", "link #windows: no such heading"},
 		{"a missing file", "](examples/deploy)", "](examples/deploy-nope)", "link examples/deploy-nope"},
 		{"a missing path", "examples/dockercfg/config.json:/etc", "examples/dockercfg/conf.json:/etc", "README.md names examples/dockercfg/conf.json"},
