@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/acr"
@@ -88,6 +89,15 @@ func (n Node) cwd() string {
 	}
 	cwd, _ := os.Getwd()
 	return cwd
+}
+
+// HomeVar is the environment variable that holds the plugin's home directory on this
+// platform, as os.UserHomeDir reads it: USERPROFILE on Windows, else HOME.
+func HomeVar() string {
+	if runtime.GOOS == "windows" {
+		return "USERPROFILE"
+	}
+	return "HOME"
 }
 
 func (n Node) home() string {

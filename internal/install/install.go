@@ -356,7 +356,7 @@ func (p *plan) planProvider(staged map[string]string) error {
 	if k := p.kubelet; k != nil && k.Env != nil {
 		env := k.Env
 		node.LookupEnv = func(name string) (string, bool) { return lookup(env, name) }
-		node.Home, _ = lookup(env, "HOME")
+		node.Home, _ = lookup(env, backends.HomeVar())
 		node.Cwd = k.Cwd
 	}
 	if o.Root != "" {
