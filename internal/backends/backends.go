@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/imagecred/image-credential-provider/acr"
@@ -90,6 +91,15 @@ func (n Node) cwd() string {
 	return cwd
 }
 
+// HomeVar is the environment variable that holds the plugin's home directory on this
+// platform, as os.UserHomeDir reads it: USERPROFILE on Windows, else HOME.
+func HomeVar() string {
+	if runtime.GOOS == "windows" {
+		return "USERPROFILE"
+	}
+	return "HOME"
+}
+
 func (n Node) home() string {
 	if n.Home != "" {
 		return n.Home
@@ -98,21 +108,43 @@ func (n Node) home() string {
 	return home
 }
 
-// Path is where this process reads the file the plugin reads at path.
+// Path is where this process reads the file the plugin reads at path. A relative path
+// is taken from the plugin's working directory; on Windows a path rooted without a
+// drive ("\etc\x") is on the drive of that directory, as Windows opens it.
 func (n Node) Path(path string) string {
 	if path == "" {
 		return ""
 	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(n.cwd(), path)
+	path = n.abs(path)
+	for dest, src := range n.Files {
+		if n.abs(dest) == path {
+			return src
+		}
 	}
-	if src, ok := n.Files[path]; ok {
-		return src
+	return Rooted(n.Root, path)
+}
+
+// abs is path on the node, absolute and clean.
+func (n Node) abs(path string) string {
+	switch {
+	case filepath.IsAbs(path):
+		return filepath.Clean(path)
+	case filepath.VolumeName(path) == "" && (strings.HasPrefix(path, "/") || strings.HasPrefix(path, string(filepath.Separator))):
+		return filepath.Join(filepath.VolumeName(n.cwd()), path)
 	}
-	if n.Root == "" {
+	return filepath.Join(n.cwd(), path)
+}
+
+// Rooted is where this process reaches the node's file at path (absolute on the node)
+// when it sees the node's root directory at root: path itself when root is "", else
+// path under root. On Windows root stands for the root of the node's drive, and the
+// drive of path ("C:") is left out under it: with root D:\host, C:\etc\x is
+// D:\host\etc\x.
+func Rooted(root, path string) string {
+	if root == "" {
 		return path
 	}
-	return filepath.Join(n.Root, path)
+	return filepath.Join(root, path[len(filepath.VolumeName(path)):])
 }
 
 // Hosts builds the light view of backend name under cfg, reading the node's files

@@ -3,6 +3,7 @@ package backends
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -40,22 +41,69 @@ func TestEnabled(t *testing.T) {
 	}
 }
 
+// A node's paths are read under its root, relative ones from its working directory,
+// files about to be installed from where they are staged; on Windows with the node's
+// drive letters, and rooted paths without one on the working directory's drive.
 func TestNodePath(t *testing.T) {
-	n := Node{Root: "/host", Cwd: "/var/lib/kubelet", Files: map[string]string{"/etc/new.json": "/staged/new.json"}}
-	for in, want := range map[string]string{
-		"/etc/docker.json":    "/host/etc/docker.json",
-		"config.json":         "/host/var/lib/kubelet/config.json",
-		"/etc/new.json":       "/staged/new.json",
-		"":                    "",
-		"/etc/../etc/x.json":  "/host/etc/x.json",
-		"../root/.docker/cfg": "/host/var/lib/root/.docker/cfg",
-	} {
-		if got := n.Path(in); got != filepath.FromSlash(want) {
-			t.Errorf("Path(%q) = %q, want %q", in, got, want)
+	type row struct{ in, want string }
+	var n Node
+	var rows []row
+	var zero row // the zero Node leaves an absolute path as it is
+	if runtime.GOOS == "windows" {
+		n = Node{Root: `D:\host`, Cwd: `C:\var\lib\kubelet`, Files: map[string]string{`C:\etc\new.json`: `D:\staged\new.json`}}
+		rows = []row{
+			{`C:\etc\docker.json`, `D:\host\etc\docker.json`},
+			{`\etc\docker.json`, `D:\host\etc\docker.json`},
+			{`/etc/docker.json`, `D:\host\etc\docker.json`},
+			{`E:\etc\docker.json`, `D:\host\etc\docker.json`},
+			{`config.json`, `D:\host\var\lib\kubelet\config.json`},
+			{`C:\etc\new.json`, `D:\staged\new.json`},
+			{`\etc\new.json`, `D:\staged\new.json`},
+			{``, ``},
+			{`C:\etc\..\etc\x.json`, `D:\host\etc\x.json`},
+			{`..\root\.docker\cfg`, `D:\host\var\lib\root\.docker\cfg`},
+		}
+		zero = row{`C:\etc\x`, `C:\etc\x`}
+	} else {
+		n = Node{Root: "/host", Cwd: "/var/lib/kubelet", Files: map[string]string{"/etc/new.json": "/staged/new.json"}}
+		rows = []row{
+			{"/etc/docker.json", "/host/etc/docker.json"},
+			{"config.json", "/host/var/lib/kubelet/config.json"},
+			{"/etc/new.json", "/staged/new.json"},
+			{"", ""},
+			{"/etc/../etc/x.json", "/host/etc/x.json"},
+			{"../root/.docker/cfg", "/host/var/lib/root/.docker/cfg"},
+		}
+		zero = row{"/etc/x", "/etc/x"}
+	}
+	for _, r := range rows {
+		if got := n.Path(r.in); got != r.want {
+			t.Errorf("Path(%q) = %q, want %q", r.in, got, r.want)
 		}
 	}
-	if got := (Node{}).Path("/etc/x"); got != "/etc/x" {
-		t.Errorf("the zero Node moves /etc/x to %q", got)
+	if got := (Node{}).Path(zero.in); got != zero.want {
+		t.Errorf("the zero Node moves %s to %q", zero.in, got)
+	}
+}
+
+func TestRooted(t *testing.T) {
+	tests := []struct{ root, path, want string }{
+		{"", "/etc/x", "/etc/x"},
+		{"/host", "/etc/x", "/host/etc/x"},
+		{"/host/", "/etc/../x", "/host/x"},
+	}
+	if runtime.GOOS == "windows" {
+		tests = []struct{ root, path, want string }{
+			{``, `C:\etc\x`, `C:\etc\x`},
+			{`D:\host`, `C:\etc\x`, `D:\host\etc\x`},
+			{`D:\host\`, `C:\etc\..\x`, `D:\host\x`},
+			{`\\server\share\host`, `C:\ProgramData\x`, `\\server\share\host\ProgramData\x`},
+		}
+	}
+	for _, tt := range tests {
+		if got := Rooted(tt.root, tt.path); got != tt.want {
+			t.Errorf("Rooted(%q, %q) = %q, want %q", tt.root, tt.path, got, tt.want)
+		}
 	}
 }
 

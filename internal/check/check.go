@@ -190,9 +190,17 @@ func (c *run) locate() bool {
 			c.add(OK, StepKubelet, fmt.Sprintf("pid %d", k.PID), "the running kubelet reads %s and runs plugins from %s (it reads the configuration at start only)", cfg, orNone(bin))
 		}
 	}
+	unread := errors.Is(err, kubeletproc.ErrUnsupported)
 	if cfg == "" {
-		c.add(Fail, StepKubelet, "", "no --kubelet-config given, and no running kubelet to take it from")
+		if unread {
+			c.add(Fail, StepKubelet, "", "no --kubelet-config given, and %v: give --kubelet-config and --bin-dir", err)
+		} else {
+			c.add(Fail, StepKubelet, "", "no --kubelet-config given, and no running kubelet to take it from")
+		}
 		return false
+	}
+	if unread {
+		c.add(Warn, StepKubelet, "", "%v: check that the kubelet runs with --%s=%s --%s=%s, which are the files checked", err, kubeletproc.ConfigFlag, cfg, kubeletproc.BinDirFlag, orNone(bin))
 	}
 	c.r.KubeletConfig, c.r.BinDir = cfg, bin
 	return true
@@ -281,8 +289,12 @@ func (c *run) checkBinaries() {
 	}
 }
 
-// identity is who the kubelet runs plugins as: its own user, else this process's.
+// identity is who the kubelet runs plugins as: its own user, else this process's. On
+// Windows, where a program runs by its extension, no user is checked.
 func (c *run) identity() (uid int, gids []int, who string) {
+	if runtime.GOOS == "windows" {
+		return -1, nil, "the kubelet (Windows runs a program by its extension)"
+	}
 	if k := c.kubelet; k != nil && k.UID >= 0 {
 		return k.UID, k.GIDs, fmt.Sprintf("the kubelet's user (uid %d)", k.UID)
 	}
@@ -293,10 +305,21 @@ func (c *run) identity() (uid int, gids []int, who string) {
 }
 
 // lookPath finds the plugin binary as the kubelet does (exec.LookPath, which adds
-// ".exe" and the like on Windows).
+// ".exe" and the like on Windows). On Windows a file of that very name that is no
+// program is returned, for canExec to say why it does not run.
 func lookPath(path string) (string, error) {
 	if runtime.GOOS == "windows" {
-		return exec.LookPath(path)
+		found, err := exec.LookPath(path)
+		if err == nil {
+			return found, nil
+		}
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode().IsRegular() {
+			return path, nil
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", errors.New("missing (with each extension of PATHEXT too)")
+		}
+		return "", err
 	}
 	fi, err := os.Stat(path)
 	if err != nil {

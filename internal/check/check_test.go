@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,8 @@ type report struct {
 	OK       int             `json:"ok"`
 	Warnings int             `json:"warnings"`
 	Failed   int             `json:"failed"`
+	// KubeletPID is the running kubelet's, when one was read.
+	KubeletPID int `json:"kubeletPID"`
 }
 
 // check runs the check command of the built binary, with JSON output.
@@ -145,16 +148,51 @@ func (r report) String() string {
 	return b.String()
 }
 
+// unread is the warning of a check on Windows, where the running kubelet is not read:
+// the files checked are those given, which the operator is asked to compare with the
+// kubelet's flags; "" elsewhere.
+func (n *node) unread() string {
+	if runtime.GOOS != "windows" {
+		return ""
+	}
+	return "the running kubelet's command line is not read on Windows (`sc.exe qc kubelet` shows it): check that the kubelet runs with --image-credential-provider-config=" +
+		n.kubeletConfig + " --image-credential-provider-bin-dir=" + n.bin + ", which are the files checked"
+}
+
+// executable is how an installed binary is found executable: by the user on Unix, by
+// its .exe on Windows.
+func (n *node) executable() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(n.bin, binaries.FrontEnd) + ".exe, executable by the kubelet (Windows runs a program by its extension)"
+	}
+	return filepath.Join(n.bin, binaries.FrontEnd) + ", executable by this user"
+}
+
+// missing is how a provider's binary is missing: on Windows, with .exe and the like too.
+func missing() string {
+	if runtime.GOOS == "windows" {
+		return "missing (with each extension of PATHEXT too)"
+	}
+	return "missing"
+}
+
 // What install writes passes; an image of the docker config gets its key, masked.
 func TestGoodConfig(t *testing.T) {
 	n := newNode(t)
 	r, res := n.check(t, append(n.flags(), "registry.example/team/app:1.0")...)
-	if res.Code != 0 || r.Failed != 0 || r.Warnings != 0 {
+	wantWarnings := 0
+	if n.unread() != "" {
+		wantWarnings = 1
+		if fs := r.find(check.StepKubelet, n.unread()); len(fs) != 1 || fs[0].Verdict != check.Warn {
+			t.Errorf("no warning that the kubelet is not read:\n%s", r)
+		}
+	}
+	if res.Code != 0 || r.Failed != 0 || r.Warnings != wantWarnings {
 		t.Fatalf("exit %d, %d failed, %d warnings\n%s%s", res.Code, r.Failed, r.Warnings, r, res.Stderr)
 	}
 	for _, want := range []struct{ step, text string }{
 		{check.StepConfig, "1 provider (image-credential-provider), valid as the kubelet reads them"},
-		{check.StepBinary, filepath.Join(n.bin, binaries.FrontEnd) + ", executable by this user"},
+		{check.StepBinary, n.executable()},
 		{check.StepPlugin, "configuration " + filepath.Join(n.dir, "plugin.yaml") + "; backends static, ecr"},
 		{check.StepMatch, "patterns reach every host family the enabled backends serve, and only those"},
 		{check.StepImage, "the kubelet runs image-credential-provider for registry.example/team/app"},
@@ -186,8 +224,8 @@ func TestGoodConfig(t *testing.T) {
 // Text output: one line per finding, the failures last, then the count; exit 1.
 func TestTextOutput(t *testing.T) {
 	n := newNode(t)
-	os.Remove(filepath.Join(n.bin, binaries.FrontEnd))
-	res, err := testbin.Run{Bin: filepath.Join(built(t), binaries.All), Args: append([]string{"check", "--proc", n.proc}, append(n.flags(), "quay.io/org/app")...), Home: t.TempDir()}.Do()
+	os.Remove(filepath.Join(n.bin, testbin.Exe(binaries.FrontEnd)))
+	res, err := testbin.Run{Bin: filepath.Join(built(t), testbin.Exe(binaries.All)), Args: append([]string{"check", "--proc", n.proc}, append(n.flags(), "quay.io/org/app")...), Home: t.TempDir()}.Do()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +234,23 @@ func TestTextOutput(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q\n%s", res.Code, res.Stderr, res.Stdout)
 	}
 	last := lines[len(lines)-1]
-	if last != "1 ok, 2 warnings, 1 failed" { // config; no provider of this plugin, an image no provider matches; the binary
-		t.Errorf("last line %q", last)
+	// config; no provider of this plugin, an image no provider matches (and on Windows
+	// the kubelet not read); the binary
+	want := "1 ok, 2 warnings, 1 failed"
+	if runtime.GOOS == "windows" {
+		want = "1 ok, 3 warnings, 1 failed"
 	}
-	if !strings.HasPrefix(lines[len(lines)-2], "fail  binary       image-credential-provider: "+filepath.Join(n.bin, binaries.FrontEnd)+": missing: the kubelet fails to start") {
+	if last != want {
+		t.Errorf("last line %q, want %q", last, want)
+	}
+	if !strings.HasPrefix(lines[len(lines)-2], "fail  binary       image-credential-provider: "+filepath.Join(n.bin, binaries.FrontEnd)+": "+missing()+": the kubelet fails to start") {
 		t.Errorf("the failure is not listed last:\n%s", res.Stdout)
+	}
+	if runtime.GOOS == "windows" { // first, that the kubelet was not read
+		if !strings.HasPrefix(lines[0], "warn  kubelet      "+n.unread()) {
+			t.Errorf("first line %q", lines[0])
+		}
+		lines = lines[1:]
 	}
 	if !strings.HasPrefix(lines[0], "ok    config       ") || !strings.Contains(res.Stdout, "warn  image        quay.io/org/app: no provider's matchImages matches quay.io/org/app") {
 		t.Errorf("output:\n%s", res.Stdout)
@@ -230,8 +280,16 @@ func TestDefects(t *testing.T) {
 				p.Name, p.MatchImages, p.Args = "other-plugin", []string{"other.example"}, nil
 				c.Providers = append(c.Providers, p)
 			})
-		}, nil, check.Fail, check.StepBinary, "other-plugin: " + "BIN/other-plugin: missing: the kubelet fails to start"},
+		}, nil, check.Fail, check.StepBinary, "other-plugin: " + filepath.Join("BIN", "other-plugin") + ": " + missing() + ": the kubelet fails to start"},
 		{"a binary the kubelet cannot execute", func(t *testing.T, n *node) {
+			if runtime.GOOS == "windows" {
+				// no .exe: Windows runs a program by its extension
+				front := filepath.Join(n.bin, binaries.FrontEnd)
+				if err := os.Rename(front+".exe", front); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			os.Chmod(filepath.Join(n.bin, binaries.FrontEnd), 0o644)
 		}, nil, check.Fail, check.StepBinary, "is not executable by"},
 		{"no bin dir", func(t *testing.T, n *node) { os.RemoveAll(n.bin) }, nil, check.Fail, check.StepBinary, "the bin dir does not exist"},
@@ -269,7 +327,7 @@ func TestDefects(t *testing.T) {
 			})
 		}, nil, check.Warn, check.StepMatch, `"quay.io": no enabled backend serves these hosts`},
 		{"another provider before ours", func(t *testing.T, n *node) {
-			script := filepath.Join(n.bin, "ecr-credential-provider")
+			script := filepath.Join(n.bin, testbin.Exe("ecr-credential-provider"))
 			write(t, script, "#!/bin/sh\nexit 1\n")
 			os.Chmod(script, 0o755)
 			n.edit(t, func(c *kubeletconfig.Config) {
@@ -306,11 +364,16 @@ func TestDefects(t *testing.T) {
 }
 
 // The paths default to the running kubelet's flags; without a kubelet and without
-// flags, there is nothing to check.
+// flags, there is nothing to check. On Windows the running kubelet is not read: the
+// paths must be given, whatever a process table holds.
 func TestKubeletDefaults(t *testing.T) {
 	n := newNode(t)
+	none := "no --kubelet-config given, and no running kubelet to take it from"
+	if runtime.GOOS == "windows" {
+		none = "no --kubelet-config given, and the running kubelet's command line is not read on Windows (`sc.exe qc kubelet` shows it): give --kubelet-config and --bin-dir"
+	}
 	r, res := n.check(t)
-	if res.Code != 1 || len(r.find(check.StepKubelet, "no --kubelet-config given, and no running kubelet to take it from")) != 1 {
+	if res.Code != 1 || len(r.find(check.StepKubelet, none)) != 1 {
 		t.Errorf("no kubelet: exit %d\n%s", res.Code, r)
 	}
 	dir := filepath.Join(n.proc, "99")
@@ -318,7 +381,13 @@ func TestKubeletDefaults(t *testing.T) {
 	write(t, filepath.Join(dir, "status"), fmt.Sprintf("Uid:\t%d\t%d\t%d\t%d\nGid:\t0\t0\t0\t0\n", os.Getuid(), os.Getuid(), os.Getuid(), os.Getuid()))
 	write(t, filepath.Join(dir, "environ"), "PATH=/usr/bin:/bin\x00HOME="+n.dir+"\x00")
 	r, res = n.check(t, "registry.example/app")
-	if res.Code != 0 || len(r.find(check.StepKubelet, "the running kubelet reads "+n.kubeletConfig)) != 1 ||
+	if runtime.GOOS == "windows" {
+		if res.Code != 1 || len(r.find(check.StepKubelet, none)) != 1 || r.KubeletPID != 0 || strings.Contains(r.String(), "pid 99") {
+			t.Errorf("a process table on Windows: exit %d\n%s", res.Code, r)
+		}
+		return
+	}
+	if res.Code != 0 || r.KubeletPID != 99 || len(r.find(check.StepKubelet, "the running kubelet reads "+n.kubeletConfig)) != 1 ||
 		len(r.find(check.StepBinary, fmt.Sprintf("executable by the kubelet's user (uid %d)", os.Getuid()))) != 1 {
 		t.Errorf("from the kubelet: exit %d\n%s", res.Code, r)
 	}

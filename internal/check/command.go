@@ -48,11 +48,11 @@ func Command(args []string, stdout io.Writer, parse func([]string) (*config.Conf
 	var output string
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.KubeletConfig, "kubelet-config", "", "the kubelet's --image-credential-provider-config, a file or a directory (default: the running kubelet's)")
-	fs.StringVar(&o.BinDir, "bin-dir", "", "the kubelet's --image-credential-provider-bin-dir (default: the running kubelet's)")
+	fs.StringVar(&o.KubeletConfig, "kubelet-config", "", "the kubelet's --image-credential-provider-config, a file or a directory (default: the running kubelet's; needed on Windows, where it is not read)")
+	fs.StringVar(&o.BinDir, "bin-dir", "", "the kubelet's --image-credential-provider-bin-dir (default: the running kubelet's; needed on Windows, where it is not read)")
 	fs.StringVar(&output, "o", "text", "output format: text or json")
 	fs.DurationVar(&o.Timeout, "timeout", time.Minute, "limit on each plugin run (the kubelet's is one minute)")
-	fs.StringVar(&o.Proc, "proc", "/proc", "where to find the running kubelet's process")
+	fs.StringVar(&o.Proc, "proc", "/proc", "where to find the running kubelet's process (not read on Windows)")
 	pos, err := cliargs.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, Usage)

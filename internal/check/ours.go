@@ -39,7 +39,7 @@ func (c *run) checkOurs() {
 			continue
 		}
 		node := backends.Node{LookupEnv: func(name string) (string, bool) { return lookup(env, name) }, Cwd: c.workDir()}
-		node.Home, _ = lookup(env, "HOME")
+		node.Home, _ = lookup(env, backends.HomeVar())
 		pats, err := backends.MatchImages(cfg, node)
 		if err != nil {
 			c.add(Fail, StepPlugin, p.Name, "%s; its configuration is not valid: %v", v, oneLine(err.Error()))

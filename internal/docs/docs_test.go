@@ -552,7 +552,7 @@ func TestChecksCatch(t *testing.T) {
 		{"a plugin flag that does not exist", "| `--show-secrets` |", "| `--show-secret` |", "the plugin the flag --show-secret, which it does not take"},
 		{"an install flag missing", "| `--stay` |", "| stay |", "install's flag --stay is missing"},
 		{"an install flag that does not exist", "| `--dry-run` |", "| `--dry-run` | `--dryrun` |", "install the flag --dryrun"},
-		{"a check flag missing", "| `--proc DIR` | `/proc` | where to look for the running kubelet's process |\n\n### Drop-in", "\n### Drop-in", "check's flag --proc is missing"},
+		{"a check flag missing", "| `--proc DIR` | `/proc` | where to look for the running kubelet's process (not read on Windows) |\n\n### Drop-in", "\n### Drop-in", "check's flag --proc is missing"},
 		{"a drop-in flag missing", "| `-r SRC:DST`, `--registry-mirror SRC:DST` |", "| `--registry-mirror SRC:DST` |", "acr-credential-provider's flag -r (in its --help) is missing"},
 		{"a drop-in flag it does not take", "| `--project-id ID` |", "| `--project ID` |", "auth-provider-gcp the flag --project, which it does not take"},
 		{"sections out of order", "## Troubleshooting\n", "## Problems\n", "the README's sections are"},

@@ -2,6 +2,7 @@ package install
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -103,6 +104,9 @@ func (p *plan) reportKubelet(w io.Writer, configChanged, binariesChanged bool) {
 	o := p.o
 	flags := fmt.Sprintf("--%s=%s --%s=%s", kubeletproc.ConfigFlag, o.KubeletConfig, kubeletproc.BinDirFlag, o.BinDir)
 	switch {
+	case p.kubelets == 0 && errors.Is(p.findErr, kubeletproc.ErrUnsupported):
+		fmt.Fprintf(w, "kubelet: %v; it needs the flags\n  %s\n", p.findErr, flags)
+		return
 	case p.kubelets == 0:
 		fmt.Fprintf(w, "kubelet: no running kubelet found (in a container, the host's processes are visible with hostPID: true); it needs the flags\n  %s\n", flags)
 		return

@@ -8,13 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
+	"github.com/imagecred/image-credential-provider/internal/kubeletconfig"
 	"github.com/imagecred/image-credential-provider/internal/testbin"
 )
 
@@ -45,12 +48,12 @@ func built(t *testing.T) string {
 // installArgs are the arguments of an installation into root, with an empty process
 // table, the plugin config cfg and a static backend.
 func installArgs(root, proc, cfg string) []string {
-	return []string{"install", "--root", root, "--proc", proc, "--config", cfg, "--backends=static,ecr", "--dockercfg", "/etc/kubernetes/docker-config.json"}
+	return []string{"install", "--root", root, "--proc", proc, "--config", cfg, "--backends=static,ecr", "--dockercfg", onNode("/etc/kubernetes/docker-config.json")}
 }
 
 func pluginConfig(t *testing.T) string {
 	cfg := filepath.Join(t.TempDir(), "plugin.yaml")
-	if err := os.WriteFile(cfg, []byte("apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\ncache:\n  dir: /var/lib/icp\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\ncache:\n  dir: "+onNode("/var/lib/icp")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -74,18 +77,28 @@ func TestInstallCommand(t *testing.T) {
 	if res.Code != 0 || !strings.Contains(res.Stdout, "installed: 7 files written, 0 unchanged") || res.Stderr != "" {
 		t.Fatalf("exit %d\n%s\nstderr: %s", res.Code, res.Stdout, res.Stderr)
 	}
-	kc, err := os.ReadFile(filepath.Join(root, DefaultKubeletConfig))
+	kc, err := os.ReadFile(backends.Rooted(root, DefaultKubeletConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"      - \"--config=/etc/kubernetes/image-credential-provider.yaml\"\n      - \"--backends=static,ecr\"\n      - \"--dockercfg=/etc/kubernetes/docker-config.json\"\n", "      - \"*.dkr.ecr-fips.*.amazonaws.com\"\n"} {
-		if !strings.Contains(string(kc), want) {
-			t.Errorf("kubelet config lacks %q:\n%s", want, kc)
+	c, err := kubeletconfig.Decode(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Providers) != 1 || !slices.Equal(c.Providers[0].Args, []string{"--config=" + DefaultConfigDest, "--backends=static,ecr", "--dockercfg=" + onNode("/etc/kubernetes/docker-config.json")}) ||
+		!slices.Contains(c.Providers[0].MatchImages, "*.dkr.ecr-fips.*.amazonaws.com") {
+		t.Errorf("kubelet config:\n%s", kc)
+	}
+	if runtime.GOOS != "windows" { // as written: each arg and pattern quoted, one a line
+		for _, want := range []string{"      - \"--config=/etc/kubernetes/image-credential-provider.yaml\"\n      - \"--backends=static,ecr\"\n      - \"--dockercfg=/etc/kubernetes/docker-config.json\"\n", "      - \"*.dkr.ecr-fips.*.amazonaws.com\"\n"} {
+			if !strings.Contains(string(kc), want) {
+				t.Errorf("kubelet config lacks %q:\n%s", want, kc)
+			}
 		}
 	}
 	for _, n := range binaries.Installed() {
 		a, _ := os.ReadFile(filepath.Join(dir, testbin.Exe(n)))
-		b, _ := os.ReadFile(filepath.Join(root, DefaultBinDir, testbin.Exe(n)))
+		b, _ := os.ReadFile(backends.Rooted(root, filepath.Join(DefaultBinDir, testbin.Exe(n))))
 		if len(a) == 0 || !bytes.Equal(a, b) {
 			t.Errorf("%s not installed as built", n)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -55,12 +56,12 @@ func Command(args []string, stdout io.Writer) error {
 	var copies []string
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.Root, "root", "", "the node's root directory as this process sees it (e.g. /host in a container that mounts the host there); every path below is a path on the node")
+	fs.StringVar(&o.Root, "root", "", "the node's root directory as this process sees it (e.g. /host in a container that mounts the host there; on Windows, the node's drive, whose letter the paths below lose under it); every path below is a path on the node")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "the kubelet's --image-credential-provider-bin-dir (default: the running kubelet's, else "+DefaultBinDir+")")
 	fs.StringVar(&o.KubeletConfig, "kubelet-config", "", "the kubelet's --image-credential-provider-config, a file or a directory (default: the running kubelet's, else "+DefaultKubeletConfig+")")
 	fs.StringVar(&o.ConfigSource, "config", "", "the plugin's configuration file to install (a path here, not under --root); it is checked, copied to --config-dest and named in the provider's args")
 	fs.StringVar(&o.ConfigDest, "config-dest", "", "where --config is installed on the node (default "+DefaultConfigDest+")")
-	fs.Func("file", "`SRC:DEST` copies SRC (a path here) to DEST on the node, mode 0600: e.g. a docker config.json from a Secret, which --dockercfg DEST names; repeatable", func(s string) error {
+	fs.Func("file", "`SRC:DEST` copies SRC (a path here) to DEST on the node, mode 0600: e.g. a docker config.json from a Secret, which --dockercfg DEST names (on Windows with drives: C:\\src.json:C:\\k\\config.json); repeatable", func(s string) error {
 		copies = append(copies, s)
 		return nil
 	})
@@ -76,7 +77,7 @@ func Command(args []string, stdout io.Writer) error {
 	fs.StringVar(&saCacheType, "service-account-cache-type", kubeletconfig.CacheTypeServiceAccount, "with --service-account-audience: how the kubelet keeps answers, per ServiceAccount or per Token")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "show what would change, as a diff, and change nothing")
 	fs.BoolVar(&stay, "stay", false, "after installing, keep running, idle, until SIGTERM or SIGINT (for a DaemonSet container, which has no shell to sleep with)")
-	fs.StringVar(&o.Proc, "proc", "/proc", "where to find the running kubelet's process")
+	fs.StringVar(&o.Proc, "proc", "/proc", "where to find the running kubelet's process (not read on Windows: give the kubelet's paths)")
 
 	own := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
@@ -133,11 +134,11 @@ func Command(args []string, stdout io.Writer) error {
 	}
 	o.DefaultCacheDuration = &d
 	for _, c := range copies {
-		src, dest, ok := strings.Cut(c, ":")
-		if !ok || src == "" || dest == "" {
-			return fmt.Errorf("--file %q: want SRC:DEST", c)
+		cp, err := parseCopy(c)
+		if err != nil {
+			return err
 		}
-		o.Files = append(o.Files, Copy{Source: src, Dest: dest})
+		o.Files = append(o.Files, cp)
 	}
 	if saAudience != "" {
 		o.ServiceAccount = &ServiceAccount{Audience: saAudience, Require: saRequire, CacheType: saCacheType}
@@ -155,6 +156,22 @@ func Command(args []string, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// parseCopy reads a --file SRC:DEST. On Windows a drive letter's colon at the start of
+// SRC is part of it, so that C:\src.json:C:\k\config.json copies C:\src.json.
+func parseCopy(s string) (Copy, error) {
+	from := 0
+	if runtime.GOOS == "windows" && len(s) > 2 && isLetter(s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/') {
+		from = 2
+	}
+	i := strings.IndexByte(s[from:], ':')
+	if i < 0 || from+i == 0 || from+i == len(s)-1 {
+		return Copy{}, fmt.Errorf("--file %q: want SRC:DEST", s)
+	}
+	return Copy{Source: s[:from+i], Dest: s[from+i+1:]}, nil
+}
+
+func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // stopSignal receives SIGTERM or SIGINT from now on, instead of the process dying of
 // it: a signal sent as soon as the "staying" line is seen ends the process with status 0.

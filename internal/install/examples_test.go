@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -25,6 +26,9 @@ var exampleFiles = map[string]string{
 // (go test ./internal/install -run TestExamples -update rewrites them), and every file
 // they name, and the plugin config names, ships in examples/.
 func TestExamples(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the examples are a Linux node's files, with its paths; what install writes on Windows, with Windows paths, is checked by TestFreshRoot and TestInstallCommand")
+	}
 	examples := filepath.Join("..", "..", "examples")
 	for _, tt := range []struct {
 		file string

@@ -39,18 +39,16 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
-// Defaults for a node whose kubelet does not say.
-const (
-	DefaultBinDir        = "/usr/local/lib/kubelet-credential-providers"
-	DefaultKubeletConfig = "/etc/kubernetes/credential-provider-config.yaml"
-	DefaultConfigDest    = "/etc/kubernetes/image-credential-provider.yaml"
-	DefaultCacheDuration = 5 * time.Minute
-)
+// DefaultCacheDuration is the provider's defaultCacheDuration unless told otherwise.
+// The default paths, for a node whose kubelet does not say, are per platform
+// (DefaultBinDir, DefaultKubeletConfig, DefaultConfigDest).
+const DefaultCacheDuration = 5 * time.Minute
 
 // Options describe one installation. Paths named "on the node" are as the kubelet sees
 // them; Root is prefixed to each for this process to reach them.
 type Options struct {
-	// Root is the node's root directory as this process sees it ("" for "/").
+	// Root is the node's root directory as this process sees it ("" for "/"); on
+	// Windows, the root of the node's drive (backends.Rooted).
 	Root string
 	// BinDir and KubeletConfig are the kubelet's --image-credential-provider-bin-dir and
 	// --image-credential-provider-config, on the node; empty means the running
@@ -83,7 +81,7 @@ type Options struct {
 	DryRun bool
 	// SourceDir holds the binaries to install; default the running binary's directory.
 	SourceDir string
-	// Proc is where processes are listed (default "/proc").
+	// Proc is where processes are listed (default "/proc"; not read on Windows).
 	Proc string
 }
 
@@ -121,7 +119,9 @@ type plan struct {
 	patterns *backends.Patterns
 	kubelet  *kubeletproc.Kubelet
 	kubelets int
-	notes    []string
+	// findErr says why no kubelet was read (kubelets is 0).
+	findErr error
+	notes   []string
 	// kubeletConfigFile is the file the provider goes into (on the node).
 	kubeletConfigFile string
 }
@@ -137,11 +137,18 @@ func Run(o Options, w io.Writer) error {
 	return p.apply(w)
 }
 
-func (o *Options) local(nodePath string) string {
-	if o.Root == "" {
-		return nodePath
+func (o *Options) local(nodePath string) string { return backends.Rooted(o.Root, nodePath) }
+
+// checkAbs refuses a path on the node that is not absolute (on Windows: with its
+// drive), which the kubelet would take from its own working directory.
+func checkAbs(what, path string) error {
+	if filepath.IsAbs(path) {
+		return nil
 	}
-	return filepath.Join(o.Root, nodePath)
+	if runtime.GOOS == "windows" {
+		return fmt.Errorf("%s%s: a path on the node must be absolute, with its drive (C:\\...)", what, path)
+	}
+	return fmt.Errorf("%s%s: a path on the node must be absolute", what, path)
 }
 
 func newPlan(o Options) (*plan, error) {
@@ -154,6 +161,8 @@ func newPlan(o Options) (*plan, error) {
 		if len(ks) == 1 {
 			p.kubelet = ks[0]
 		}
+	} else {
+		p.findErr = err
 	}
 	o = p.o
 	if o.BinDir == "" {
@@ -184,8 +193,10 @@ func newPlan(o Options) (*plan, error) {
 		o.Plugin = &config.Config{}
 	}
 	for _, path := range []string{o.BinDir, o.KubeletConfig, o.ConfigDest} {
-		if path != "" && !filepath.IsAbs(path) {
-			return nil, fmt.Errorf("%s: a path on the node must be absolute", path)
+		if path != "" {
+			if err := checkAbs("", path); err != nil {
+				return nil, err
+			}
 		}
 	}
 	p.o = o
@@ -195,8 +206,8 @@ func newPlan(o Options) (*plan, error) {
 	}
 	staged := map[string]string{}
 	for _, c := range o.Files {
-		if !filepath.IsAbs(c.Dest) {
-			return nil, fmt.Errorf("--file %s:%s: the destination on the node must be absolute", c.Source, c.Dest)
+		if err := checkAbs("--file "+c.Source+":", c.Dest); err != nil {
+			return nil, err
 		}
 		if err := p.planCopy(c.Source, c.Dest, "file", 0o600, true); err != nil {
 			return nil, err
@@ -345,16 +356,16 @@ func (p *plan) planProvider(staged map[string]string) error {
 	if k := p.kubelet; k != nil && k.Env != nil {
 		env := k.Env
 		node.LookupEnv = func(name string) (string, bool) { return lookup(env, name) }
-		node.Home, _ = lookup(env, "HOME")
+		node.Home, _ = lookup(env, backends.HomeVar())
 		node.Cwd = k.Cwd
 	}
 	if o.Root != "" {
 		// This process's home and working directory are not the kubelet's.
 		if node.Home == "" {
-			node.Home = "/root"
+			node.Home = kubeletHome
 		}
 		if node.Cwd == "" {
-			node.Cwd = "/"
+			node.Cwd = kubeletCwd
 		}
 	}
 	pats, err := backends.MatchImages(o.Plugin, node)

@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imagecred/image-credential-provider/ecr/ecrhost"
+	"github.com/imagecred/image-credential-provider/internal/backends"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/kubeletconfig"
@@ -47,7 +49,27 @@ func (e *env) write(path, content string) {
 	}
 }
 
-func (e *env) node(path string) string { return filepath.Join(e.root, path) }
+// node is where the test reaches path on the node (written as on Linux, or with its
+// drive on Windows).
+func (e *env) node(path string) string { return backends.Rooted(e.root, filepath.FromSlash(path)) }
+
+// onNode is a path on the node written as on Linux, as the plugin and the kubelet name
+// it: on Windows, on drive C:.
+func onNode(path string) string {
+	if runtime.GOOS == "windows" && strings.HasPrefix(path, "/") {
+		return "C:" + filepath.FromSlash(path)
+	}
+	return path
+}
+
+// noKubelet is what the report says when it reads no kubelet: on Windows, which has no
+// /proc, none is read.
+func noKubelet() string {
+	if runtime.GOOS == "windows" {
+		return "kubelet: the running kubelet's command line is not read on Windows (`sc.exe qc kubelet` shows it); it needs the flags"
+	}
+	return "kubelet: no running kubelet found"
+}
 
 func (e *env) read(nodePath string) string {
 	e.t.Helper()
@@ -70,7 +92,7 @@ func (e *env) kubelet(pid int, args ...string) {
 // installed from a plugin config file.
 func (e *env) options() Options {
 	cfgFile := filepath.Join(e.tmp, "plugin.yaml")
-	e.write(cfgFile, "apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nstatic:\n  files: [/etc/kubernetes/docker-config.json]\n")
+	e.write(cfgFile, "apiVersion: imagecred.dev/v1alpha1\nkind: ImageCredentialProviderConfig\nstatic:\n  files: ["+onNode("/etc/kubernetes/docker-config.json")+"]\n")
 	plugin, err := config.Load(cfgFile)
 	if err != nil {
 		e.t.Fatal(err)
@@ -126,7 +148,7 @@ func TestFreshRoot(t *testing.T) {
 	for _, n := range binaries.Installed() {
 		path := e.node(filepath.Join(DefaultBinDir, exe(n)))
 		fi, err := os.Stat(path)
-		if err != nil || fi.Mode().Perm() != 0o755 {
+		if err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o755) { // Windows runs a program by its .exe
 			t.Fatalf("%s: %v %v", n, fi, err)
 		}
 		if got := e.read(filepath.Join(DefaultBinDir, exe(n))); got != "#!/bin/sh\necho "+n+" v2\n" {
@@ -154,12 +176,12 @@ func TestFreshRoot(t *testing.T) {
 			t.Errorf("matchImages lack %q", m)
 		}
 	}
-	for _, want := range []string{"installed: 7 files written, 0 unchanged", "kubelet: no running kubelet found", "--image-credential-provider-config=" + DefaultKubeletConfig + " --image-credential-provider-bin-dir=" + DefaultBinDir} {
+	for _, want := range []string{"installed: 7 files written, 0 unchanged", noKubelet(), "--image-credential-provider-config=" + DefaultKubeletConfig + " --image-credential-provider-bin-dir=" + DefaultBinDir} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	if kc := e.read(DefaultKubeletConfig); !strings.HasPrefix(kc, "# The kubelet's image credential providers") || !strings.Contains(kc, "      # static: the registries of /etc/kubernetes/docker-config.json\n      - registry.example\n") {
+	if kc := e.read(DefaultKubeletConfig); !strings.HasPrefix(kc, "# The kubelet's image credential providers") || !strings.Contains(kc, "      # static: the registries of "+onNode("/etc/kubernetes/docker-config.json")+"\n      - registry.example\n") {
 		t.Errorf("kubelet config:\n%s", kc)
 	}
 }
@@ -199,10 +221,13 @@ func TestIdempotent(t *testing.T) {
 	if !strings.Contains(out, "wrote      "+filepath.Join(DefaultBinDir, exe(binaries.All))+" (binary changed)") || !strings.Contains(out, "installed: 1 file written, 6 unchanged") {
 		t.Errorf("after a new binary:\n%s", out)
 	}
-	// A binary that lost its execute bit is put right.
-	os.Chmod(e.node(filepath.Join(DefaultBinDir, exe(binaries.FrontEnd))), 0o644)
-	if out = e.run(o); !strings.Contains(out, "installed: 1 file written") {
-		t.Errorf("after chmod:\n%s", out)
+	// A binary that lost its execute bit is put right (Windows has none: a program
+	// runs by its .exe).
+	if runtime.GOOS != "windows" {
+		os.Chmod(e.node(filepath.Join(DefaultBinDir, exe(binaries.FrontEnd))), 0o644)
+		if out = e.run(o); !strings.Contains(out, "installed: 1 file written") {
+			t.Errorf("after chmod:\n%s", out)
+		}
 	}
 }
 
@@ -246,7 +271,7 @@ func TestMerge(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			e := newEnv(t)
 			o := e.options()
-			o.KubeletConfig = "/etc/kubernetes/cp." + format
+			o.KubeletConfig = onNode("/etc/kubernetes/cp." + format)
 			old, err := kubeletconfig.Decode([]byte(otherProviders))
 			if err != nil {
 				t.Fatal(err)
@@ -296,7 +321,7 @@ func equalProvider(a, b kubeletconfig.Provider) bool {
 func TestKubeletConfigDirectory(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
-	o.KubeletConfig = "/etc/kubernetes/credential-providers"
+	o.KubeletConfig = onNode("/etc/kubernetes/credential-providers")
 	dir := e.node(o.KubeletConfig)
 	e.write(filepath.Join(dir, "10-cloud.yaml"), strings.Replace(otherProviders, "  - name: image-credential-provider\n    matchImages: [old.example]\n    defaultCacheDuration: 1m\n    apiVersion: credentialprovider.kubelet.k8s.io/v1beta1\n", "", 1))
 	e.write(filepath.Join(dir, "README"), "not a config")
@@ -335,7 +360,7 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("a dry run changed files")
 	}
 	for _, want := range []string{
-		"would write " + filepath.Join(DefaultBinDir, binaries.FrontEnd) + " (binary new)",
+		"would write " + filepath.Join(DefaultBinDir, exe(binaries.FrontEnd)) + " (binary new)",
 		"would write " + DefaultKubeletConfig + " (kubelet config changed)",
 		"  --- " + DefaultKubeletConfig + "\n  +++ " + DefaultKubeletConfig + " (after install)\n",
 		"  -    matchImages: [old.example]\n",
@@ -347,7 +372,7 @@ func TestDryRun(t *testing.T) {
 		}
 	}
 	// A --file copy may hold secrets: its contents are never shown.
-	o.Files = []Copy{{Source: filepath.Join(e.tmp, "secret.json"), Dest: "/etc/kubernetes/secret.json"}}
+	o.Files = []Copy{{Source: filepath.Join(e.tmp, "secret.json"), Dest: onNode("/etc/kubernetes/secret.json")}}
 	e.write(o.Files[0].Source, `{"auths":{"x.example":{"auth":"c2VjcmV0OnMzY3IzdA=="}}}`)
 	if out := e.run(o); strings.Contains(out, "c2VjcmV0") || !strings.Contains(out, "contents not shown") {
 		t.Errorf("secret shown:\n%s", out)
@@ -379,13 +404,24 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 		{"an unknown backend", func(e *env, o *Options) { o.Plugin.Backends = []string{"static", "quay"} }, `plugin configuration: unknown backend "quay"`},
 		{"nothing to match", func(e *env, o *Options) {
 			o.Plugin.Backends = []string{"static"}
-			o.Plugin.Static.Files = []string{"/etc/kubernetes/empty.json"}
+			o.Plugin.Static.Files = []string{onNode("/etc/kubernetes/empty.json")}
 			e.write(e.node("/etc/kubernetes/empty.json"), `{"auths":{}}`)
 		}, "the enabled backends serve no registry host"},
 		{"a --file source that does not exist", func(e *env, o *Options) {
-			o.Files = []Copy{{Source: filepath.Join(e.tmp, "missing"), Dest: "/etc/x"}}
+			o.Files = []Copy{{Source: filepath.Join(e.tmp, "missing"), Dest: onNode("/etc/x")}}
 		}, "file: open "},
 		{"a relative path on the node", func(e *env, o *Options) { o.BinDir = "bin" }, "bin: a path on the node must be absolute"},
+		{"a relative destination of a file", func(e *env, o *Options) {
+			o.Files = []Copy{{Source: o.ConfigSource, Dest: "x.json"}}
+		}, ":x.json: a path on the node must be absolute"},
+	}
+	if runtime.GOOS == "windows" {
+		// A path without its drive is on the drive of the kubelet's working directory.
+		tests = append(tests, struct {
+			name    string
+			prepare func(e *env, o *Options)
+			want    string
+		}{"a path on the node without its drive", func(e *env, o *Options) { o.KubeletConfig = `\etc\kubernetes\cp.yaml` }, `\etc\kubernetes\cp.yaml: a path on the node must be absolute, with its drive (C:\...)`})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,6 +447,18 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 // The running kubelet decides the default paths, and the report says whether it uses
 // the files and what to do.
 func TestKubeletReport(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// The running kubelet is not read: the report says so and gives the flags for
+		// the paths installed, the defaults here, whatever a process table holds.
+		e := newEnv(t)
+		e.kubelet(4242, "--image-credential-provider-config=C:\\eks\\cp.yaml", "--image-credential-provider-bin-dir", "C:\\eks\\bin")
+		out := e.run(e.options())
+		want := noKubelet() + "\n  --image-credential-provider-config=" + DefaultKubeletConfig + " --image-credential-provider-bin-dir=" + DefaultBinDir + "\n"
+		if !strings.Contains(out, want) || strings.Contains(out, "eks") {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+		return
+	}
 	t.Run("uses the files", func(t *testing.T) {
 		e := newEnv(t)
 		e.kubelet(4242, "--image-credential-provider-config=/etc/eks/cp.yaml", "--image-credential-provider-bin-dir", "/etc/eks/bin")
@@ -471,7 +519,7 @@ func TestSymlinkedKubeletConfig(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
 	e.write(e.node("/etc/kubernetes/real/cp.yaml"), otherProviders)
-	if err := os.Symlink("/etc/kubernetes/real/cp.yaml", e.node(DefaultKubeletConfig)); err != nil {
+	if err := os.Symlink(onNode("/etc/kubernetes/real/cp.yaml"), e.node(DefaultKubeletConfig)); err != nil {
 		t.Fatal(err)
 	}
 	e.run(o)
@@ -506,13 +554,50 @@ func TestFileCopiedDecidesPatterns(t *testing.T) {
 	o := e.options()
 	src := filepath.Join(e.tmp, "new.json")
 	e.write(src, `{"auths":{"new.example:5000":{"auth":"dTpw"}}}`)
-	o.Files = []Copy{{Source: src, Dest: "/etc/kubernetes/docker-config.json"}}
+	o.Files = []Copy{{Source: src, Dest: onNode("/etc/kubernetes/docker-config.json")}}
 	e.run(o)
 	p := decodeFile(t, e.node(DefaultKubeletConfig)).Providers[0]
 	if !slices.Contains(p.MatchImages, "new.example:5000") || slices.Contains(p.MatchImages, "registry.example") {
 		t.Errorf("matchImages %q", p.MatchImages)
 	}
-	if fi, _ := os.Stat(e.node("/etc/kubernetes/docker-config.json")); fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v", fi.Mode())
+	if fi, err := os.Stat(e.node("/etc/kubernetes/docker-config.json")); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) {
+		t.Errorf("mode %v, %v", fi, err)
+	}
+}
+
+// --file SRC:DEST, with drive letters on Windows.
+func TestParseCopy(t *testing.T) {
+	tests := []struct {
+		in, src, dest, err string
+	}{
+		{"a.json:/etc/b.json", "a.json", "/etc/b.json", ""},
+		{"/x/a.json:/etc/b.json", "/x/a.json", "/etc/b.json", ""},
+		{"a:b:c", "a", "b:c", ""},
+		{"a.json", "", "", `--file "a.json": want SRC:DEST`},
+		{":b", "", "", `--file ":b": want SRC:DEST`},
+		{"a:", "", "", `--file "a:": want SRC:DEST`},
+	}
+	if runtime.GOOS == "windows" {
+		tests = append(tests, []struct{ in, src, dest, err string }{
+			{`C:\src\a.json:C:\k\b.json`, `C:\src\a.json`, `C:\k\b.json`, ""},
+			{`c:/src/a.json:D:\k\b.json`, `c:/src/a.json`, `D:\k\b.json`, ""},
+			{`a.json:C:\k\b.json`, `a.json`, `C:\k\b.json`, ""},
+			{`x:C:\k\b.json`, `x`, `C:\k\b.json`, ""},
+			{`C:\src\a.json`, "", "", `--file "C:\\src\\a.json": want SRC:DEST`},
+		}...)
+	} else {
+		tests = append(tests, struct{ in, src, dest, err string }{`C:\src\a.json:C:\k\b.json`, `C`, `\src\a.json:C:\k\b.json`, ""})
+	}
+	for _, tt := range tests {
+		c, err := parseCopy(tt.in)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("parseCopy(%q) error %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.Source != tt.src || c.Dest != tt.dest {
+			t.Errorf("parseCopy(%q) = %+v, %v; want %q, %q", tt.in, c, err, tt.src, tt.dest)
+		}
 	}
 }

@@ -2,7 +2,8 @@
 // process (/proc on Linux), what install and check need to know about it: its
 // credential provider flags, the user it runs as, its environment and its working
 // directory, which the plugins it runs inherit. It only reads; it never signals or
-// restarts anything.
+// restarts anything. On Windows, which has no /proc, the running kubelet is not read:
+// Find says so (ErrUnsupported), and install and check ask for the kubelet's flags.
 package kubeletproc
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,11 +64,18 @@ func (k *Kubelet) FeatureGate(gate string) (on, set bool) {
 // ErrNotFound is returned when no kubelet process is visible.
 var ErrNotFound = errors.New("no running kubelet found")
 
+// ErrUnsupported is returned where the running kubelet cannot be read: on Windows.
+var ErrUnsupported = errors.New("the running kubelet's command line is not read on Windows (`sc.exe qc kubelet` shows it)")
+
 // Find returns the kubelets visible under proc (normally "/proc"), by process id. A
 // process is a kubelet when its argv[0] is named kubelet (or kubelet.exe), or it is
 // "hyperkube kubelet". None visible is ErrNotFound (in a container, the host's
-// processes are visible only with hostPID).
+// processes are visible only with hostPID). On Windows it is ErrUnsupported, whatever
+// proc holds.
 func Find(proc string) ([]*Kubelet, error) {
+	if runtime.GOOS == "windows" {
+		return nil, ErrUnsupported
+	}
 	ents, err := os.ReadDir(proc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot read %s: %v", ErrNotFound, proc, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,9 @@ func fakeProc(t *testing.T, procs map[string][]string) string {
 	return root
 }
 
+// Find reads the kubelets of a proc directory; on Windows it reads nothing and says
+// that the running kubelet cannot be read there, even given a proc directory that
+// holds one.
 func TestFind(t *testing.T) {
 	proc := fakeProc(t, map[string][]string{
 		"1":   {"/sbin/init"},
@@ -35,6 +39,15 @@ func TestFind(t *testing.T) {
 		"101": {"/usr/bin/hyperkube", "apiserver"},
 	})
 	ks, err := Find(proc)
+	if runtime.GOOS == "windows" {
+		if ks != nil || !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNotFound) {
+			t.Fatalf("on Windows: found %+v, error %v; want none and ErrUnsupported", ks, err)
+		}
+		return
+	}
+	if errors.Is(err, ErrUnsupported) {
+		t.Fatalf("on %s: %v", runtime.GOOS, err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
