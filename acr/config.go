@@ -37,7 +37,7 @@ type Config struct {
 	// RegistrySuffixes adds login server suffixes ("azurecr.example.internal") to
 	// azurecr.io/.cn/.us/.de and the cloud's own.
 	RegistrySuffixes []string `json:"registrySuffixes,omitempty"`
-	// RegistryMirror is the anchor's --registry-mirror form: "src:dst[,src:dst]"
+	// RegistryMirror is acr-credential-provider's --registry-mirror form: "src:dst[,src:dst]"
 	// (hosts without ports), e.g. "mcr.microsoft.com:myacr.azurecr.io".
 	RegistryMirror string `json:"registryMirror,omitempty"`
 	// Mirrors are mirror mappings that may carry ports.
@@ -69,7 +69,7 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EnvironmentFile, "acr-environment-file", c.EnvironmentFile, "custom cloud environment file (default $AZURE_ENVIRONMENT_FILEPATH for AzureStackCloud)")
 }
 
-// ParseRegistryMirror parses the anchor's "src:dst[,src:dst]" form. Spaces are
+// ParseRegistryMirror parses acr-credential-provider's "src:dst[,src:dst]" form. Spaces are
 // ignored, empty entries skipped; anything else malformed is an error.
 func ParseRegistryMirror(s string) ([]Mirror, error) {
 	s = strings.Join(strings.Fields(s), "")

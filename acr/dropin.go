@@ -11,15 +11,15 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
-// DropIn is what the anchor's command line (kubernetes-sigs/cloud-provider-azure
-// cmd/acr-credential-provider) says, translated.
+// DropIn is what acr-credential-provider's command line (the Azure plugin of
+// kubernetes-sigs/cloud-provider-azure) says, translated.
 type DropIn struct {
 	Config Config
 	// Verbosity is the klog level from -v/--v (0 when absent).
 	Verbosity int
 }
 
-// DropInConfig turns the anchor's arguments ("acr-credential-provider
+// DropInConfig turns the Azure plugin's arguments ("acr-credential-provider
 // /etc/kubernetes/azure.json --registry-mirror mcr.microsoft.com:myacr.azurecr.io
 // -v 2") into a Config. See ParseDropIn.
 func DropInConfig(args []string) (Config, error) {
@@ -27,7 +27,7 @@ func DropInConfig(args []string) (Config, error) {
 	return d.Config, err
 }
 
-// ParseDropIn parses the anchor's arguments: exactly one positional argument (the
+// ParseDropIn parses acr-credential-provider's arguments: exactly one positional argument (the
 // azure.json path); --registry-mirror/-r SRC:DST[,SRC:DST]; the logging flags
 // -v/--v N, --vmodule, --log-flush-frequency and the --logging-format family
 // (accepted, only -v is kept). Flags take "--name value", "--name=value" and, for

@@ -24,7 +24,7 @@ const RoleEnv = "AWS_ECR_ROLE_ARN"
 const DefaultSessionName = "image-credential-provider"
 
 // Config is the `ecr:` section of the plugin's configuration file. The zero value
-// works: the SDK's default credential chain, no role, the anchor's service-account
+// works: the SDK's default credential chain, no role, ecr-credential-provider's service-account
 // behaviour (annotation, else $AWS_ECR_ROLE_ARN, else node credentials).
 type Config struct {
 	// Profile is the shared config/credentials profile to use (default: $AWS_PROFILE,

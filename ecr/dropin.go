@@ -9,15 +9,15 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
-// DropInConfig turns the command line of the anchor (kubernetes/cloud-provider-aws
-// cmd/ecr-credential-provider, a cobra command with no flags of its own) into a Config,
-// so a kubelet CredentialProviderConfig written for it works unchanged. The anchor
-// ignores positional arguments and knows only -h/--help; so does this: positional
-// arguments are ignored (kubelet configs usually pass none), -h/--help returns
-// flag.ErrHelp, --version returns cliargs.ErrVersion, and any other flag is an error,
-// as it is for the anchor. Everything
-// else comes from the environment the kubelet passes (AWS_* variables, AWS_ECR_ROLE_ARN),
-// exactly as for the anchor.
+// DropInConfig turns the command line of ecr-credential-provider (the AWS plugin of
+// kubernetes/cloud-provider-aws, a cobra command with no flags of its own) into a
+// Config, so a kubelet CredentialProviderConfig written for it works unchanged. That
+// plugin ignores positional arguments and knows only -h/--help; so does this:
+// positional arguments are ignored (kubelet configs usually pass none), -h/--help
+// returns flag.ErrHelp, --version returns cliargs.ErrVersion, and any other flag is an
+// error, as it is for ecr-credential-provider. Everything else comes from the
+// environment the kubelet passes (AWS_* variables, AWS_ECR_ROLE_ARN), exactly as for
+// ecr-credential-provider.
 func DropInConfig(args []string) (Config, error) {
 	for _, a := range args {
 		if a == "--" {

@@ -26,7 +26,7 @@ func TestDropInConfig(t *testing.T) {
 	}
 	for _, args := range [][]string{{"-v", "2"}, {"--v=2"}, {"--region", "us-east-1"}} {
 		if _, err := DropInConfig(args); err == nil || !strings.Contains(err.Error(), "unknown flag") {
-			t.Errorf("DropInConfig(%q): %v, want an unknown flag error like the anchor's", args, err)
+			t.Errorf("DropInConfig(%q): %v, want an unknown flag error like ecr-credential-provider's", args, err)
 		}
 	}
 }

@@ -62,8 +62,8 @@ type Config struct {
 	// Scopes requested for key-file and workload-identity tokens; empty means DefaultScopes.
 	Scopes []string `json:"scopes,omitempty"`
 	// DockerConfigAnyHost lets the dockercfg sources answer for any registry their docker
-	// config names, not only Google's (the auth-provider-gcp drop-in sets it, because the
-	// anchor's dockercfg flows serve whatever the kubelet's matchImages send).
+	// config names, not only Google's (the auth-provider-gcp drop-in sets it, because
+	// auth-provider-gcp's dockercfg flows serve whatever the kubelet's matchImages send).
 	DockerConfigAnyHost bool `json:"dockerConfigAnyHost,omitempty"`
 	// WorkloadIdentity configures the service-account-token mode.
 	WorkloadIdentity WorkloadIdentity `json:"workloadIdentity,omitzero"`
@@ -89,7 +89,7 @@ type WorkloadIdentity struct {
 	// provider resource name
 	// //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>.
 	Audience string `json:"audience,omitempty"`
-	// ProjectID and IdentityProvider build the GKE-form audience (the anchor's
+	// ProjectID and IdentityProvider build the GKE-form audience (auth-provider-gcp's
 	// --project-id and --identity-provider); use them or Audience, not both.
 	ProjectID        string `json:"projectID,omitempty"`
 	IdentityProvider string `json:"identityProvider,omitempty"`
@@ -98,7 +98,7 @@ type WorkloadIdentity struct {
 	// annotation. Empty (and no annotation) means the federated token is used directly.
 	ServiceAccount string `json:"serviceAccount,omitempty"`
 	// RequireOptIn uses workload identity only for service accounts annotated
-	// iam.gke.io/enable-wi-image-pull: "true" (the anchor's behaviour).
+	// iam.gke.io/enable-wi-image-pull: "true" (auth-provider-gcp's behaviour).
 	RequireOptIn bool `json:"requireOptIn,omitempty"`
 	// TokenURL is the STS endpoint (default DefaultTokenURL).
 	TokenURL string `json:"tokenURL,omitempty"`

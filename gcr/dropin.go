@@ -13,7 +13,7 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
-// The anchor's --authFlow values.
+// auth-provider-gcp's --authFlow values.
 const (
 	AuthFlowGCR          = "gcr"
 	AuthFlowDockerCfg    = "dockercfg"
@@ -40,7 +40,7 @@ const (
 //
 // --v is returned in Config.Verbosity; klog's other flags are accepted and ignored.
 // -h/--help returns flag.ErrHelp and --version cliargs.ErrVersion.
-// The anchor's KUBE_SIDECAR_CACHE_TYPE / KUBE_SIDECAR_CACHE_DURATION are not read: the
+// auth-provider-gcp's KUBE_SIDECAR_CACHE_TYPE / KUBE_SIDECAR_CACHE_DURATION are not read: the
 // answer's cacheKeyType is Registry and its cacheDuration follows the token's expiry.
 func DropInConfig(args []string) (Config, error) {
 	var cfg Config
@@ -98,7 +98,7 @@ func DropInConfig(args []string) (Config, error) {
 }
 
 // dropInFlagSet is a flag set that knows --v and --version and accepts (and ignores)
-// klog's other flags, which the anchor takes both before and after its command.
+// klog's other flags, which auth-provider-gcp takes both before and after its command.
 func dropInFlagSet(verbosity *int, version *bool) *flag.FlagSet {
 	fs := flag.NewFlagSet("auth-provider-gcp", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -26,7 +26,7 @@ import (
 
 // Timeout bounds one Credentials call: AAD or managed identity token, registry
 // challenge and exchange, retries included. It is well under the kubelet's 60 s exec
-// timeout (the anchor needs 62 s to give up on a failing managed identity endpoint).
+// timeout (acr-credential-provider needs 62 s to give up on a failing managed identity endpoint).
 const Timeout = 20 * time.Second
 
 // retryOptions is the SDK retry policy for every request (AAD, managed identity,

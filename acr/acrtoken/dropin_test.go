@@ -6,7 +6,7 @@ import (
 	"github.com/imagecred/image-credential-provider/acr"
 )
 
-// The drop-in Config builds a working provider: the anchor's azure.json and mirror.
+// The drop-in Config builds a working provider: acr-credential-provider's azure.json and mirror.
 func TestDropInConfigBuildsProvider(t *testing.T) {
 	path := writeFile(t, "azure.json", `{"cloud":"AzureChinaCloud","useManagedIdentityExtension":true}`)
 	cfg, err := acr.DropInConfig([]string{path, "--registry-mirror", "mcr.microsoft.com:myacr.azurecr.cn"})

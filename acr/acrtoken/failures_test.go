@@ -104,7 +104,7 @@ func TestExpiredRefreshTokenIsAnError(t *testing.T) {
 }
 
 // A failing managed identity endpoint costs the SDK retry policy (4 tries, about
-// 2 s), not the anchor's 62 s.
+// 2 s), not acr-credential-provider's 62 s.
 func TestFailingManagedIdentityIsBounded(t *testing.T) {
 	clearManagedIdentityEnv(t)
 	s := startFake(t, azurefake.Options{})

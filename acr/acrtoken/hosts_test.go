@@ -36,7 +36,7 @@ func TestServes(t *testing.T) {
 		{"registry.local:5000", true}, // mirror source with port
 		{"MCR.microsoft.com", true},
 
-		{"foo.azurecr.io.example", false}, // the anchor's substring fallback says yes
+		{"foo.azurecr.io.example", false}, // acr-credential-provider's substring fallback says yes
 		{"azurecr.io", false},
 		{".azurecr.io", false},
 		{"a.b.azurecr.io", false},
@@ -82,7 +82,7 @@ func TestMirrors(t *testing.T) {
 		wantTarget string
 		wantKeys   []string
 	}{
-		{"anchor form", request("mcr.microsoft.com/dotnet/runtime"), "myacr.azurecr.io", []string{"myacr.azurecr.io", "mcr.microsoft.com"}},
+		{"acr-credential-provider's form", request("mcr.microsoft.com/dotnet/runtime"), "myacr.azurecr.io", []string{"myacr.azurecr.io", "mcr.microsoft.com"}},
 		{"config form with ports", request("registry.local:5000/team/app"), "myacr.azurecr.io:8443", []string{"myacr.azurecr.io:8443", "registry.local:5000"}},
 		{"a service account token does not change a mirror's identity",
 			saRequest("mcr.microsoft.com/dotnet/runtime", "ns", "sa", map[string]string{acr.ClientIDAnnotation: "someone-else"}),

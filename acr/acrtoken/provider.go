@@ -22,7 +22,7 @@ import (
 )
 
 // FallbackLifetime is how long a refresh token is assumed to live when it carries no
-// readable exp claim (ACR's are JWTs that live about 3 h; the anchor caches for 1 h).
+// readable exp claim (ACR's are JWTs that live about 3 h; acr-credential-provider caches for 1 h).
 const FallbackLifetime = time.Hour
 
 // Option adjusts a Provider.

@@ -37,7 +37,7 @@ type File struct {
 	AADFederatedTokenFile                 string `json:"aadFederatedTokenFile,omitempty"`
 	UseFederatedWorkloadIdentityExtension bool   `json:"useFederatedWorkloadIdentityExtension,omitempty"`
 
-	// ResourceManagerEndpoint makes the anchor download cloud metadata on every run;
+	// ResourceManagerEndpoint makes acr-credential-provider download cloud metadata on every run;
 	// it is read so it can be reported, not fetched.
 	ResourceManagerEndpoint string `json:"resourceManagerEndpoint,omitempty"`
 	// IdentitySystem "adfs" is not supported for registry credentials.

@@ -255,8 +255,8 @@ func TestACRNonACRHostsGetNothing(t *testing.T) {
 	}
 }
 
-// A failing managed identity endpoint ends in a few seconds with one clear line (the
-// anchor takes 62 s).
+// A failing managed identity endpoint ends in a few seconds with one clear line
+// (acr-credential-provider takes 62 s).
 func TestACRFailingManagedIdentity(t *testing.T) {
 	a := startAzure(t, azurefake.Options{})
 	a.fake.FailNext(azurefake.AppService, 100, 500)
@@ -315,7 +315,7 @@ acr:
 	}
 }
 
-// Installed as acr-credential-provider, the binary takes the anchor's command line:
+// Installed as acr-credential-provider, the binary takes the Azure plugin's command line:
 // the azure.json path, --registry-mirror and -v.
 func TestACRDropIn(t *testing.T) {
 	needsTestCA(t)
@@ -342,7 +342,7 @@ func TestACRDropIn(t *testing.T) {
 			acrAuth(t, a, r, tt.keys...)
 		})
 	}
-	t.Run("anchor's arguments are checked", func(t *testing.T) {
+	t.Run("the Azure plugin's arguments are checked", func(t *testing.T) {
 		r := runPlugin(t, "acr-credential-provider", a.env, request(acrV1, "myacr.azurecr.io/app"))
 		if r.code == 0 || !strings.Contains(r.stderr, "azure.json path") {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)

@@ -257,7 +257,7 @@ func TestECRUnreachableEndpoint(t *testing.T) {
 }
 
 // A node with no credentials at all and instance metadata that refuses connections
-// fails at once (the anchor spends 12 s in IMDS retries).
+// fails at once (ecr-credential-provider spends 12 s in IMDS retries).
 func TestECRNoCredentialsFailsFast(t *testing.T) {
 	const host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	f := awsfake.New()
@@ -278,10 +278,10 @@ func TestECRNoCredentialsFailsFast(t *testing.T) {
 func TestECRDropIn(t *testing.T) {
 	f, env := startAWS(t)
 	const host = "123456789012.dkr.ecr.ca-central-1.amazonaws.com"
-	// The anchor's kubelet config passes no arguments.
+	// A kubelet config written for ecr-credential-provider passes no arguments.
 	r := runPlugin(t, "ecr-credential-provider", env, request(ecrV1, host+"/app"))
 	ecrToken(t, f, r, host)
-	// Positional arguments are ignored, as the anchor does.
+	// Positional arguments are ignored, as ecr-credential-provider ignores them.
 	r = runPlugin(t, "ecr-credential-provider", env, request(ecrV1, host+"/app"), "ignored")
 	ecrToken(t, f, r, host)
 	// It serves ECR only: the static backend's docker config is not read.
@@ -289,13 +289,13 @@ func TestECRDropIn(t *testing.T) {
 	if resp := decodeResponse(t, r); len(resp.Auth) != 0 {
 		t.Errorf("non-ECR host got %v", resp.Auth)
 	}
-	// AWS_ECR_ROLE_ARN works as for the anchor.
+	// AWS_ECR_ROLE_ARN works as for ecr-credential-provider.
 	tok := podToken(t)
 	r = runPlugin(t, "ecr-credential-provider", append(env, "AWS_ECR_ROLE_ARN=arn:aws:iam::210987654321:role/d"), saRequestJSON(t, host+"/app", tok, nil))
 	if got, _ := ecrToken(t, f, r, host); got.Identity != "arn:aws:iam::210987654321:role/d" {
 		t.Errorf("token for %s", got.Identity)
 	}
-	// Flags: --help like the anchor; anything else is refused like the anchor does.
+	// Flags: --help like ecr-credential-provider; anything else is refused, as it refuses it.
 	if r := runPlugin(t, "ecr-credential-provider", env, "", "--help"); r.code != 0 {
 		t.Errorf("--help: exit %d %s", r.code, r.stderr)
 	}

@@ -157,7 +157,9 @@ func TestDropInHelpAndVersion(t *testing.T) {
 						t.Errorf("%s suggests %q", flag, line)
 					}
 				}
-				if strings.Contains(r.stdout, "DropIn") || strings.Contains(r.stdout, "anchor") {
+				// The project's own words cannot reach the help: internal/docs
+				// checks every tracked file for them.
+				if strings.Contains(r.stdout, "DropIn") {
 					t.Errorf("internal names in the help:\n%s", r.stdout)
 				}
 			}

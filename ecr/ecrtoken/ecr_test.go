@@ -423,7 +423,7 @@ func TestSlowEndpointEndsAtTheDeadline(t *testing.T) {
 }
 
 // TestNoCredentialsFailsFast: no credentials anywhere and an instance metadata
-// endpoint that refuses connections. The anchor spends 12 s here.
+// endpoint that refuses connections. ecr-credential-provider spends 12 s here.
 func TestNoCredentialsFailsFast(t *testing.T) {
 	f := withFake(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")

@@ -18,7 +18,7 @@ import (
 	"github.com/imagecred/image-credential-provider/providers"
 )
 
-// Instance attributes of the anchor's dockercfg flows.
+// Instance attributes of auth-provider-gcp's dockercfg flows.
 const (
 	AttributeDockerCfg    = "google-dockercfg"
 	AttributeDockerCfgURL = "google-dockercfg-url"

@@ -436,7 +436,7 @@ func wordProblems(readme string) problems {
 		re    string
 		allow func(before string) bool
 	}{
-		{`(?i)\banchors?\b`, nil},
+		{internalWord.String(), nil},
 		{`(?i)\bseed(s|ed)?\b`, nil},
 		{`(?i)\blead\b`, nil},
 		{`(?i)\bwave\b`, nil},
@@ -463,7 +463,7 @@ func wordProblems(readme string) problems {
 // and that every repository path it names exists. read reads a repository file.
 func linkProblems(readme string, read func(string) (string, error)) problems {
 	var p problems
-	anchors := slugs(parse(readme))
+	fragments := slugs(parse(readme))
 	for _, m := range regexp.MustCompile(`\]\(([^)\s]+)\)`).FindAllStringSubmatch(readme, -1) {
 		target := m[1]
 		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
@@ -471,7 +471,7 @@ func linkProblems(readme string, read func(string) (string, error)) problems {
 		}
 		path, frag, _ := strings.Cut(target, "#")
 		if path == "" {
-			if !anchors[frag] {
+			if !fragments[frag] {
 				p.add("link %s: no such heading in README.md", target)
 			}
 			continue

@@ -200,7 +200,7 @@ func syntaxError(data []byte, err error) *Error {
 		}
 	}
 	if line < 1 {
-		// Errors without a line (an unknown anchor, ...) are about the document as a
+		// Errors without a line (an alias of an unknown anchor, ...) are about the document as a
 		// whole as far as the parser says; point at its start.
 		line = 1
 	}

@@ -10,11 +10,13 @@
 #   cold-sp  --no-cache, service principal with a secret: AAD instance discovery,
 #            tenant discovery and token, then challenge and exchange per run
 #   warm     --cache-dir with an entry made by one priming run: no network at all
-#   dropin-cold (BENCH_DROPIN=1): the binary invoked as acr-credential-provider with the
-#            anchor's arguments; off by default because the drop-in uses the default
-#            cache directory (/var/lib/... as root), which this script does not touch
-#   anchor (ANCHOR_BIN=/path/to/acr-credential-provider): the anchor itself, same
-#            azure.json, same fake, for comparison; its answer is checked once first
+#   dropin-cold (BENCH_DROPIN=1): the binary installed as acr-credential-provider, with
+#            that plugin's arguments; off by default because the drop-in uses the
+#            default cache directory (/var/lib/... as root), which this script does not
+#            touch
+#   plugin (ACR_PLUGIN=/path/to/acr-credential-provider, the name side-by-side.sh reads
+#            too): Azure's own plugin, same azure.json, same fake, for comparison; its
+#            answer is checked once first
 #
 # Every binary is built static (CGO_ENABLED=0, -trimpath); helpers in test/bench/lib.sh.
 # Usage: test/bench/acr/bench.sh            (N=30 runs per command; N=100 for more)
@@ -52,9 +54,9 @@ done
 env "${BENCH_ENV[@]}" "$ours" "${acr[@]}" --cache-dir "$work/cache" --acr-azure-config "$work/azure-mi.json" \
 	<"$work/request.json" >"$work/primed.json"
 bench_check_answer "$work/primed.json" acr "the priming run"
-if [ -n "${ANCHOR_BIN:-}" ]; then
-	env "${BENCH_ENV[@]}" "$ANCHOR_BIN" "$work/azure-mi.json" <"$work/request.json" >"$work/anchor.json"
-	bench_check_answer "$work/anchor.json" acr "the anchor"
+if [ -n "${ACR_PLUGIN:-}" ]; then
+	env "${BENCH_ENV[@]}" "$ACR_PLUGIN" "$work/azure-mi.json" <"$work/request.json" >"$work/plugin.json"
+	bench_check_answer "$work/plugin.json" acr "acr-credential-provider"
 fi
 
 cmds=(
@@ -65,13 +67,13 @@ cmds=(
 if [ "${BENCH_DROPIN:-}" = 1 ]; then
 	cmds+=(-cmd "dropin-cold=$work/bin/acr-credential-provider $work/azure-mi.json")
 fi
-if [ -n "${ANCHOR_BIN:-}" ]; then
-	cmds+=(-cmd "anchor=$ANCHOR_BIN $work/azure-mi.json")
+if [ -n "${ACR_PLUGIN:-}" ]; then
+	cmds+=(-cmd "plugin=$ACR_PLUGIN $work/azure-mi.json")
 fi
 
 bench_runner -n "$N" -stdin "$work/request.json" "${BENCH_ENV_FLAGS[@]}" "${cmds[@]}"
 
 # The fake's counters: cold runs cost one exchange each, warm runs none.
 bench_stop_fake azure
-echo "fake Azure calls (2 checks + 1 priming run + the cold runs, + 1 check and the anchor runs when ANCHOR_BIN is set; warm runs must add none):"
+echo "fake Azure calls (2 checks + 1 priming run + the cold runs, + 1 check and the plugin runs when ACR_PLUGIN is set; warm runs must add none):"
 cat "$work/fake-azure.log"

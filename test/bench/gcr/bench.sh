@@ -5,13 +5,13 @@
 #
 #   cold  --no-cache: every run asks the fake metadata server for a token and its scopes
 #   warm  --cache-dir with an entry made by one priming run: no network at all
-#   dropin-cold (BENCH_DROPIN=1): the same binary invoked as auth-provider-gcp with the
-#         anchor's arguments; off by default because the drop-in uses the default cache
-#         directory, which this script does not want to touch
-#   anchor (ANCHOR_BIN=/path/to/auth-provider-gcp): the anchor itself, for comparison;
-#         it ignores GCE_METADATA_HOST, so it reaches the fake through HTTP_PROXY, and its
-#         answer is checked once before timing (it exits 0 with no credentials when it
-#         cannot reach a metadata server)
+#   dropin-cold (BENCH_DROPIN=1): the same binary installed as auth-provider-gcp, with
+#         that plugin's arguments; off by default because the drop-in uses the default
+#         cache directory, which this script does not want to touch
+#   plugin (GCP_PLUGIN=/path/to/auth-provider-gcp, the name side-by-side.sh reads too):
+#         Google's own plugin, for comparison; it ignores GCE_METADATA_HOST, so it
+#         reaches the fake through HTTP_PROXY, and its answer is checked once before
+#         timing (it exits 0 with no credentials when it cannot reach a metadata server)
 #
 # Every binary is built static (CGO_ENABLED=0, -trimpath); helpers in test/bench/lib.sh.
 # Usage: test/bench/gcr/bench.sh            (N=30 runs per command; N=100 for more)
@@ -33,17 +33,17 @@ bench_start_fake google "$BENCH_TOOLS/fakegcp"
 bench_request "$work/request.json" us-docker.pkg.dev/fake-project/repo/app
 
 # Everything the plugins may read from the environment points into $work or at the fake:
-# GCE_METADATA_HOST for ours, HTTP_PROXY for the anchor (see bench_env_gcp).
+# GCE_METADATA_HOST for ours, HTTP_PROXY for auth-provider-gcp (see bench_env_gcp).
 bench_env_gcp google
 
 # Prime the warm cache with one run, and check the answer is a Google token.
 env "${BENCH_ENV[@]}" "$ours" --cache-dir "$work/cache" <"$work/request.json" >"$work/primed.json"
 bench_check_answer "$work/primed.json" gcp "the priming run"
-# The anchor exits 0 with an empty auth map when it cannot reach the metadata server:
-# check it really got a token before timing it.
-if [ -n "${ANCHOR_BIN:-}" ]; then
-	env "${BENCH_ENV[@]}" "$ANCHOR_BIN" get-credentials --authFlow=gcr <"$work/request.json" >"$work/anchor.json"
-	bench_check_answer "$work/anchor.json" gcp "the anchor"
+# auth-provider-gcp exits 0 with an empty auth map when it cannot reach the metadata
+# server: check it really got a token before timing it.
+if [ -n "${GCP_PLUGIN:-}" ]; then
+	env "${BENCH_ENV[@]}" "$GCP_PLUGIN" get-credentials --authFlow=gcr <"$work/request.json" >"$work/plugin.json"
+	bench_check_answer "$work/plugin.json" gcp "auth-provider-gcp"
 fi
 
 cmds=(
@@ -53,13 +53,13 @@ cmds=(
 if [ "${BENCH_DROPIN:-}" = 1 ]; then
 	cmds+=(-cmd "dropin-cold=$work/bin/auth-provider-gcp get-credentials --authFlow=gcr")
 fi
-if [ -n "${ANCHOR_BIN:-}" ]; then
-	cmds+=(-cmd "anchor=$ANCHOR_BIN get-credentials --authFlow=gcr")
+if [ -n "${GCP_PLUGIN:-}" ]; then
+	cmds+=(-cmd "plugin=$GCP_PLUGIN get-credentials --authFlow=gcr")
 fi
 
 bench_runner -n "$N" -stdin "$work/request.json" "${BENCH_ENV_FLAGS[@]}" "${cmds[@]}"
 
 # The fake's counters: cold runs cost one token and one scopes call each, warm runs none.
 bench_stop_fake google
-echo "fake metadata server calls (1 priming run + the cold runs, + 1 check and the anchor runs when ANCHOR_BIN is set; warm runs must add none):"
+echo "fake metadata server calls (1 priming run + the cold runs, + 1 check and the plugin runs when GCP_PLUGIN is set; warm runs must add none):"
 grep -E 'metadata-(token|scopes|other) calls' "$work/fake-google.log"
