@@ -205,7 +205,10 @@ func dashLine(lines [][]byte, seq, item *yaml.Node) (int, error) {
 // entryEnd is the line (0-based) after the last line of item i of seq, whose dash is
 // on line first: the next item's dash line, else the next line indented no more than
 // the dashes (a key of the top level, a document marker), else the file's end;
-// without the blank and comment lines before it, which belong to what follows.
+// without the blank lines and the comment lines indented no more than the item's keys
+// before it, which belong to what follows. (A line indented more is the item's: a
+// comment on its last field, or the content of a block scalar ("|") that looks like
+// one.)
 func entryEnd(lines [][]byte, seq *yaml.Node, i, first int) (int, error) {
 	end := len(lines)
 	if i+1 < len(seq.Content) {
@@ -216,17 +219,23 @@ func entryEnd(lines [][]byte, seq *yaml.Node, i, first int) (int, error) {
 		end = next
 	} else {
 		for l := first + 1; l < len(lines); l++ {
-			if !isBlankOrComment(lines[l]) && len(lines[l])-len(bytes.TrimLeft(lines[l], " ")) <= seq.Column-1 {
+			if !isBlankOrComment(lines[l]) && indent(lines[l]) <= seq.Column-1 {
 				end = l
 				break
 			}
 		}
 	}
-	for end > first+1 && isBlankOrComment(lines[end-1]) {
+	keys := seq.Content[i].Column - 1
+	for end > first+1 && isBlankOrComment(lines[end-1]) && (isBlank(lines[end-1]) || indent(lines[end-1]) <= keys) {
 		end--
 	}
 	return end, nil
 }
+
+// indent is the number of spaces line starts with.
+func indent(line []byte) int { return len(line) - len(bytes.TrimLeft(line, " ")) }
+
+func isBlank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
 
 func isBlankOrComment(line []byte) bool {
 	t := bytes.TrimLeft(line, " \t")

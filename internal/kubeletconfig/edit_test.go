@@ -242,6 +242,28 @@ providers:
 		in:   "# crlf\r\napiVersion: kubelet.config.k8s.io/v1\r\nkind: CredentialProviderConfig\r\nproviders:\r\n  - name: mine\r\n    matchImages: [old.io]\r\n    defaultCacheDuration: 1m\r\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\r\n  # next\r\n  - name: z\r\n    matchImages: [z.io]\r\n    defaultCacheDuration: 1m\r\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\r\n",
 		want: "# crlf\r\napiVersion: kubelet.config.k8s.io/v1\r\nkind: CredentialProviderConfig\r\nproviders:\r\n" + strings.ReplaceAll(mineText, "\n", "\r\n") + "  # next\r\n  - name: z\r\n    matchImages: [z.io]\r\n    defaultCacheDuration: 1m\r\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\r\n",
 	}, {
+		name: "present last: its block scalar and its deeper comment replaced, a comment at its keys' level kept",
+		p:    mine,
+		in: `apiVersion: kubelet.config.k8s.io/v1
+kind: CredentialProviderConfig
+providers:
+  - name: mine
+    matchImages: [old.io]
+    defaultCacheDuration: 1m
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+    args:
+      - |
+        line one
+        # not a comment: the scalar's last line
+      # on args
+    # after ours
+`,
+		want: `apiVersion: kubelet.config.k8s.io/v1
+kind: CredentialProviderConfig
+providers:
+` + mineText + `    # after ours
+`,
+	}, {
 		name:    "ours uses an alias",
 		p:       mine,
 		in:      "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n  - name: a\n    matchImages: &i [a.io]\n    defaultCacheDuration: 1h\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n  - name: mine\n    matchImages: *i\n    defaultCacheDuration: 1h\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n",
