@@ -15,17 +15,17 @@ import (
 // Edit returns data, an existing YAML configuration file, with p in place as Merge
 // puts it, changing nothing else: every byte outside p's entry is kept, so are the
 // file's comments, its other providers as written (their key order, quoting, flow
-// lists, YAML aliases) and its apiVersion. p's entry is written as Encode writes it, with
-// comments[i] before matchImages item i; it replaces the lines of the entry of the
-// same name where it stands, or is added after the last provider. The one other
+// lists, YAML aliases) and its apiVersion. p's entry is written as Encode writes it,
+// with comments[i] before matchImages item i; it replaces the lines of the entry of
+// the same name where it stands, or is added after the last provider. The one other
 // change: when p needs apiVersion v1 (tokenAttributes) and the file is in an older
 // version, the file's apiVersion value becomes v1 where it stands.
 //
 // Edit checks its result: it reads back to exactly the providers Merge gives. When
 // the file does not allow such an edit (JSON, a providers list in flow style, an
-// entry of p's name using YAML aliases, several documents) or the result would
-// not read back so, Edit returns an error that says why, and the caller writes the
-// file anew with Encode.
+// entry of p's name using YAML aliases, several documents) or the result would not
+// read back so, Edit returns an error that says why, and the caller writes the file
+// anew with Encode.
 func Edit(data []byte, p Provider, comments map[int]string) ([]byte, error) {
 	if FormatOf(data) == JSON {
 		return nil, errors.New("it is JSON")
