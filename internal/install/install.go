@@ -13,7 +13,12 @@
 //   - A file whose content is already right is not rewritten, so a second run changes
 //     nothing and says so.
 //   - An existing kubelet configuration keeps its other providers, unchanged and in
-//     their order; this provider replaces its earlier entry where it stands.
+//     their order; this provider replaces its earlier entry where it stands. A YAML
+//     file keeps every byte outside this provider's entry (comments, the other
+//     providers as written); one whose layout does not allow that (a providers list
+//     in flow style, an entry of this provider's with YAML aliases) is written
+//     anew, and the report says so. A JSON file, which has no comments, is written
+//     anew.
 //   - The kubelet is never restarted; the report says whether it uses these files and
 //     what to do when it does not.
 package install
@@ -480,7 +485,20 @@ func (p *plan) planKubeletConfig() error {
 		set.Files = append(set.Files, target)
 	}
 	merged, _ := kubeletconfig.Merge(target.Config, p.provider)
-	data := kubeletconfig.Encode(merged, target.Format, p.notesFor(merged))
+	notes := p.notesFor(merged)
+	var data []byte
+	if target.Data != nil && target.Format == kubeletconfig.YAML {
+		// An existing file keeps every byte but our entry's; when its layout does not
+		// allow that, it is written anew, and the report says so.
+		data, err = kubeletconfig.Edit(target.Data, p.provider, notes.MatchImages[o.Name])
+		if err != nil {
+			p.notes = append(p.notes, fmt.Sprintf("the kubelet config %s is written anew, without its comments and layout, because %v", p.kubeletConfigFile, err))
+			data = nil
+		}
+	}
+	if data == nil {
+		data = kubeletconfig.Encode(merged, target.Format, notes)
+	}
 
 	// Read back what would be written, as the kubelet will.
 	back, err := kubeletconfig.Decode(data)

@@ -312,6 +312,151 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// ourEntry is this provider's entry as install writes it into a new file with o (its
+// lines from "  - name: " to the end).
+func ourEntry(t *testing.T, o Options) string {
+	t.Helper()
+	e := newEnv(t)
+	e.options() // the node's files
+	o.Root, o.SourceDir, o.Proc = e.root, e.src, e.proc
+	o.KubeletConfig = ""
+	e.run(o)
+	fresh := e.read(DefaultKubeletConfig)
+	i := strings.Index(fresh, "  - name: "+binaries.FrontEnd+"\n")
+	if i < 0 {
+		t.Fatalf("no entry in:\n%s", fresh)
+	}
+	return fresh[i:]
+}
+
+// An existing YAML file keeps every byte that is not this provider's entry: its
+// comments, the other providers as written (quoting, key order, flow lists, YAML aliases);
+// ours is replaced where it stands or added last. A layout that cannot be edited so is
+// written anew, and the report says so. Either way a second run changes nothing, and
+// a dry run's diff shows only our entry's lines.
+func TestMergeKeepsText(t *testing.T) {
+	const ecrEntry = `  # The ECR plugin the AMI ships.
+  - name: ecr-credential-provider
+    matchImages:
+      - "*.dkr.ecr.*.amazonaws.com"   # private ECR
+    defaultCacheDuration: "12h"
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+`
+	const head = "# Our cluster's providers. Owned by the platform team.\napiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n"
+	const oldOurs = `  - name: image-credential-provider
+    matchImages: [old.example]   # to go
+    defaultCacheDuration: 1m
+    apiVersion: credentialprovider.kubelet.k8s.io/v1beta1
+`
+	const last = `
+  # last, hand-written
+  - apiVersion: credentialprovider.kubelet.k8s.io/v1
+    name: last
+    matchImages:
+    - last.example
+    defaultCacheDuration: '0s'
+`
+	const aliased = `  - name: a
+    matchImages: &images [a.example, b.example]
+    defaultCacheDuration: 1h
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+  - name: b
+    matchImages: *images
+    defaultCacheDuration: 1h
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+`
+	tests := []struct {
+		name string
+		in   string
+		// before and after are the bytes kept around our entry; rewritten: the
+		// file is written anew instead.
+		before, after string
+		rewritten     bool
+	}{
+		{name: "absent: added last, comments, quoting and key order kept", in: head + ecrEntry, before: head + ecrEntry},
+		{name: "in the middle: replaced where it stands", in: head + ecrEntry + oldOurs + last, before: head + ecrEntry, after: last},
+		{name: "first, with YAML aliases in the others", in: head + oldOurs + aliased, before: head, after: aliased},
+		{name: "a flow-style providers list is written anew", in: head + `  [{name: other, matchImages: [a.example], defaultCacheDuration: 12h, apiVersion: credentialprovider.kubelet.k8s.io/v1}]` + "\n", rewritten: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			o := e.options()
+			entry := ourEntry(t, o)
+			path := e.node(DefaultKubeletConfig)
+			e.write(path, tt.in)
+			old := decodeFile(t, path)
+
+			// A dry run shows only our entry's lines changing.
+			dry := o
+			dry.DryRun = true
+			out := e.run(dry)
+			_, diff, ok := strings.Cut(out, "would write "+DefaultKubeletConfig+" (kubelet config changed)\n")
+			if !ok {
+				t.Fatalf("no diff of the kubelet config:\n%s", out)
+			}
+			for _, l := range strings.Split(diff, "\n") {
+				l, ok := strings.CutPrefix(l, "  ")
+				if !ok {
+					break // the end of the diff
+				}
+				if strings.HasPrefix(l, "---") || strings.HasPrefix(l, "+++") || tt.rewritten {
+					continue
+				}
+				if s, ok := strings.CutPrefix(l, "-"); ok && !strings.Contains(oldOurs, s+"\n") {
+					t.Errorf("the diff removes a line not ours: %q\n%s", l, out)
+				}
+				if s, ok := strings.CutPrefix(l, "+"); ok && !strings.Contains(entry, s+"\n") {
+					t.Errorf("the diff adds a line not ours: %q\n%s", l, out)
+				}
+			}
+
+			out = e.run(o)
+			got := e.read(DefaultKubeletConfig)
+			note := "note: the kubelet config " + DefaultKubeletConfig + " is written anew, without its comments and layout, because its providers are not a list in block style"
+			switch {
+			case tt.rewritten:
+				if !strings.Contains(out, note) {
+					t.Errorf("report lacks %q:\n%s", note, out)
+				}
+				if !strings.HasPrefix(got, "# The kubelet's image credential providers") || !strings.HasSuffix(got, entry) {
+					t.Errorf("not written anew:\n%s", got)
+				}
+			case got != tt.before+entry+tt.after:
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.before+entry+tt.after)
+			case strings.Contains(out, "note: "):
+				t.Errorf("report has a note:\n%s", out)
+			}
+			c := decodeFile(t, path)
+			var others []kubeletconfig.Provider
+			for _, p := range c.Providers {
+				if p.Name != binaries.FrontEnd {
+					others = append(others, p)
+				}
+			}
+			var want []kubeletconfig.Provider
+			for _, p := range old.Providers {
+				if p.Name != binaries.FrontEnd {
+					want = append(want, p)
+				}
+			}
+			if fmt.Sprint(others) != fmt.Sprint(want) {
+				t.Errorf("other providers changed: %+v, want %+v", others, want)
+			}
+
+			// A second run leaves the file as it is, to the byte.
+			before := e.snapshot()
+			time.Sleep(10 * time.Millisecond)
+			if out := e.run(o); !strings.Contains(out, "nothing to change") {
+				t.Errorf("second run:\n%s", out)
+			}
+			if !equalMaps(before, e.snapshot()) {
+				t.Error("the second run changed files")
+			}
+		})
+	}
+}
+
 func equalProvider(a, b kubeletconfig.Provider) bool {
 	return fmt.Sprintf("%+v %v", a, *a.DefaultCacheDuration) == fmt.Sprintf("%+v %v", b, *b.DefaultCacheDuration)
 }

@@ -43,34 +43,11 @@ func Encode(c *Config, f Format, notes *Notes) []byte {
 	}
 	w.line(0, "providers:")
 	for _, p := range out.Providers {
-		w.line(2, "- name: "+scalar(p.Name))
-		w.line(4, "apiVersion: "+scalar(p.APIVersion))
 		var comments map[int]string
 		if notes != nil {
 			comments = notes.MatchImages[p.Name]
 		}
-		w.list(4, "matchImages", p.MatchImages, comments)
-		if p.DefaultCacheDuration != nil {
-			w.line(4, "defaultCacheDuration: "+scalar(p.DefaultCacheDuration.Duration.String()))
-		}
-		w.list(4, "args", p.Args, nil)
-		if len(p.Env) > 0 {
-			w.line(4, "env:")
-			for _, e := range p.Env {
-				w.line(6, "- name: "+scalar(e.Name))
-				w.line(8, "value: "+scalar(e.Value))
-			}
-		}
-		if t := p.TokenAttributes; t != nil {
-			w.line(4, "tokenAttributes:")
-			w.line(6, "serviceAccountTokenAudience: "+scalar(t.ServiceAccountTokenAudience))
-			if t.RequireServiceAccount != nil {
-				w.line(6, fmt.Sprintf("requireServiceAccount: %t", *t.RequireServiceAccount))
-			}
-			w.line(6, "cacheType: "+scalar(t.CacheType))
-			w.list(6, "requiredServiceAccountAnnotationKeys", t.RequiredServiceAccountAnnotationKeys, nil)
-			w.list(6, "optionalServiceAccountAnnotationKeys", t.OptionalServiceAccountAnnotationKeys, nil)
-		}
+		w.provider(2, p, comments)
 	}
 	return w.b.Bytes()
 }
@@ -105,6 +82,36 @@ func jsonConfig(c *Config) any {
 }
 
 type yamlWriter struct{ b bytes.Buffer }
+
+// provider writes p as an item of the providers list, its dash at column indent, with
+// the comment of comments[i] before matchImages item i.
+func (w *yamlWriter) provider(indent int, p Provider, comments map[int]string) {
+	w.line(indent, "- name: "+scalar(p.Name))
+	in := indent + 2
+	w.line(in, "apiVersion: "+scalar(p.APIVersion))
+	w.list(in, "matchImages", p.MatchImages, comments)
+	if p.DefaultCacheDuration != nil {
+		w.line(in, "defaultCacheDuration: "+scalar(p.DefaultCacheDuration.Duration.String()))
+	}
+	w.list(in, "args", p.Args, nil)
+	if len(p.Env) > 0 {
+		w.line(in, "env:")
+		for _, e := range p.Env {
+			w.line(in+2, "- name: "+scalar(e.Name))
+			w.line(in+4, "value: "+scalar(e.Value))
+		}
+	}
+	if t := p.TokenAttributes; t != nil {
+		w.line(in, "tokenAttributes:")
+		w.line(in+2, "serviceAccountTokenAudience: "+scalar(t.ServiceAccountTokenAudience))
+		if t.RequireServiceAccount != nil {
+			w.line(in+2, fmt.Sprintf("requireServiceAccount: %t", *t.RequireServiceAccount))
+		}
+		w.line(in+2, "cacheType: "+scalar(t.CacheType))
+		w.list(in+2, "requiredServiceAccountAnnotationKeys", t.RequiredServiceAccountAnnotationKeys, nil)
+		w.list(in+2, "optionalServiceAccountAnnotationKeys", t.OptionalServiceAccountAnnotationKeys, nil)
+	}
+}
 
 func (w *yamlWriter) line(indent int, s string) {
 	w.b.WriteString(strings.Repeat(" ", indent))

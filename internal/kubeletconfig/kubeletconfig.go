@@ -11,7 +11,8 @@
 //     defaultCacheDuration, tokenAttributes) and names each error's file and field
 //     path (providers[1].matchImages[0]);
 //   - Encode writes a file the kubelet reads back to the same values; Merge puts one
-//     provider in place among the others.
+//     provider in place among the others; Edit does so in an existing YAML file's
+//     text, keeping every byte of it that is not that provider's entry.
 //
 // The file is accepted or refused exactly as the kubelet accepts or refuses it: the
 // types mirror k8s.io/kubelet/config/v1 field for field and the tests check both

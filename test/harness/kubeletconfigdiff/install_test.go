@@ -59,6 +59,27 @@ func installTo(t *testing.T, root string, o install.Options) string {
 	return filepath.Join(root, kc)
 }
 
+// handEdited is a hand-written file install edits in place: comments, durations and
+// lists as written, a YAML alias between two other providers, ours in the middle.
+const handEdited = `# Hand-written.
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: CredentialProviderConfig
+providers:
+  # the cloud's own plugin
+  - name: ecr-credential-provider
+    matchImages: &ecr ["*.dkr.ecr.*.amazonaws.com"]   # private ECR
+    defaultCacheDuration: "12h"
+    apiVersion: credentialprovider.kubelet.k8s.io/v1beta1
+  - name: image-credential-provider
+    matchImages: [old.example]
+    defaultCacheDuration: 1m
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+  - name: other
+    matchImages: *ecr
+    defaultCacheDuration: 0s
+    apiVersion: credentialprovider.kubelet.k8s.io/v1alpha1
+`
+
 // installed are configurations install writes: each must be accepted.
 func installed(t *testing.T) []tcase {
 	var out []tcase
@@ -88,6 +109,24 @@ func installed(t *testing.T) []tcase {
 	os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
 	os.WriteFile(filepath.Join(root, "etc/kubernetes/cp.json"), []byte(`{"apiVersion":"kubelet.config.k8s.io/v1beta1","kind":"CredentialProviderConfig","providers":[{"name":"other","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","matchImages":["*.dkr.ecr.*.amazonaws.com"],"defaultCacheDuration":"12h","env":[{"name":"A","value":"b"}]}]}`), 0o644)
 	add("install: merged into a JSON file with another provider", installTo(t, root, install.Options{KubeletConfig: "/etc/kubernetes/cp.json"}))
+
+	for _, tt := range []struct {
+		name string
+		o    install.Options
+	}{
+		{"install: edited into a hand-written YAML file in v1beta1", install.Options{}},
+		{"install: edited into a hand-written YAML file in v1beta1, with service account tokens (the file becomes v1)", install.Options{ServiceAccount: &install.ServiceAccount{Audience: "sts.amazonaws.com"}}},
+	} {
+		root = t.TempDir()
+		os.MkdirAll(filepath.Join(root, "etc/kubernetes"), 0o755)
+		os.WriteFile(filepath.Join(root, "etc/kubernetes/cp.yaml"), []byte(handEdited), 0o644)
+		tt.o.KubeletConfig = "/etc/kubernetes/cp.yaml"
+		path := installTo(t, root, tt.o)
+		if data, _ := os.ReadFile(path); !bytes.Contains(data, []byte("# private ECR\n")) {
+			t.Fatalf("%s: the file was not edited in place:\n%s", tt.name, data)
+		}
+		add(tt.name, path)
+	}
 
 	root = t.TempDir()
 	os.MkdirAll(filepath.Join(root, "etc/kubernetes/cp.d"), 0o755)
