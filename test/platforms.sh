@@ -287,9 +287,46 @@ skip_regexp() {
 
 # run_tests PLATFORM LOG GO_TEST_FLAGS... -- PKG...: go test (with the environment the
 # caller set) and one line per package; skipped tests are listed with what they logged.
-# START_FAILURE: how a test's output says the emulator could not start a process, the
-# one failure that reruns a package (once).
-START_FAILURE='fork/exec [^ ]+: Internal error'
+# PACKAGE_TIMEOUT: how long one package's tests may take under an emulator; the
+# slowest takes about 2 minutes under qemu, 1 under wine (a hang costs this much).
+PACKAGE_TIMEOUT=${PACKAGE_TIMEOUT:-5m}
+
+# start_failure LOG IMPORTPATH: prints why, and succeeds, when the package failed only
+# because the emulator could not start a process, the one failure that reruns a
+# package (see rerun): wine under load now and then answers CreateProcess with
+# ERROR_INTERNAL_ERROR, and qemu-user now and then leaves a child of a multi-threaded
+# program stuck between fork and exec, so that the test waiting for it times out with
+# a goroutine in syscall.forkExec.
+start_failure() {
+  local out
+  out=$(package_output "$1" "$2")
+  if grep -m1 -E 'fork/exec [^ ]+: Internal error' <<<"$out"; then
+    return 0
+  fi
+  if grep -q '^panic: test timed out' <<<"$out" && grep -q '^syscall\.forkExec(' <<<"$out"; then
+    echo "the tests timed out with a process start stuck between fork and exec"
+    return 0
+  fi
+  return 1
+}
+
+# rerun LOG IMPORTPATH PKG GO_TEST_FLAGS...: runs PKG alone, up to twice more, while
+# its only failure is one start_failure names; succeeds when a run passes, with RUNS
+# the number of that run and LOG.again its output. A package alone on the machine
+# meets the emulator's start failures far less often than in the parallel run.
+rerun() {
+  local log=$1 ip=$2 pkg=$3 i
+  shift 3
+  for i in 2 3; do
+    go test -v -count 1 -timeout "$PACKAGE_TIMEOUT" "$@" "$pkg" >"$log.again" 2>&1
+    if grep -qE "^ok  	$ip	" "$log.again"; then
+      RUNS=$i
+      return 0
+    fi
+    start_failure "$log.again" "$ip" >/dev/null || return 1
+  done
+  return 1
+}
 
 run_tests() {
   local platform=$1 log=$2 pkg ip t why flags=()
@@ -300,22 +337,29 @@ run_tests() {
   done
   shift
   t=$(now)
-  go test -v -p 2 -timeout 15m "${flags[@]}" "$@" >"$log" 2>&1
+  go test -v -p 2 -timeout "$PACKAGE_TIMEOUT" "${flags[@]}" "$@" >"$log" 2>&1
   for pkg in "$@"; do
     ip="$MODULE/${pkg#./}"
+    rm -f "$log.again"
     if grep -qE "^ok  	$ip	" "$log"; then
       pass "$platform $pkg ($(grep -E "^ok  	$ip	" "$log" | cut -f3))"
-    elif why=$(package_output "$log" "$ip" | grep -m1 -E "$START_FAILURE") &&
-      go test -v -count 1 -timeout 15m "${flags[@]}" "$pkg" >"$log.again" 2>&1 &&
-      grep -qE "^ok  	$ip	" "$log.again"; then
-      # Wine under load on 2 shared cores now and then fails to start a process
-      # (CreateProcess answers ERROR_INTERNAL_ERROR); the package runs once more, and
-      # the line says so. Any other failure, or a second one, is a failure.
-      pass "$platform $pkg (on a second run: the first could not start a process: $(printf '%s' "$why" | sed 's/^ *//' | cut -c1-160))"
+    elif why=$(start_failure "$log" "$ip") && rerun "$log" "$ip" "$pkg" "${flags[@]}"; then
+      # The package ran again alone (see start_failure and rerun), and the line says so.
+      pass "$platform $pkg (on run $RUNS; the runs before it could not start a process: $(printf '%s' "$why" | sed 's/^ *//' | cut -c1-160))"
+      package_output "$log" "$ip" | sed -n '/^running tests:/,/^$/p' | head -8 | sed 's/^/      first run: /'
       cat "$log.again" >>"$log"
     else
       fail "$platform $pkg"
-      package_output "$log" "$ip" | grep -E -- '--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#' | head -40 | sed 's/^/      /'
+      # The last run's output: the first, or the last rerun.
+      [ -s "$log.again" ] && cp "$log.again" "$log.failed" || cp "$log" "$log.failed"
+      package_output "$log.failed" "$ip" | grep -E -- '--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#|^running tests:|^	Test' | head -40 | sed 's/^/      /'
+      if grep -q '^panic: test timed out' <(package_output "$log.failed" "$ip"); then
+        say "      where the goroutines were (the first frame outside the runtime), for a hang:"
+        package_output "$log.failed" "$ip" | awk '
+          /^goroutine [0-9]+ / { g = 1; next }
+          g && /^[A-Za-z]/ && !/^(runtime\.|internal\/|sync\.|created by)/ { f = $0; sub(/\([^()]*\)$/, "", f); print "        " f; g = 0 }
+        ' | sort | uniq -c | sort -rn | head -15
+      fi
     fi
   done
   awk '
