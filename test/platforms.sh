@@ -346,13 +346,13 @@ run_tests() {
     elif why=$(start_failure "$log" "$ip") && rerun "$log" "$ip" "$pkg" "${flags[@]}"; then
       # The package ran again alone (see start_failure and rerun), and the line says so.
       pass "$platform $pkg (on run $RUNS; the runs before it could not start a process: $(printf '%s' "$why" | sed 's/^ *//' | cut -c1-160))"
-      package_output "$log" "$ip" | sed -n '/^running tests:/,/^$/p' | head -8 | sed 's/^/      first run: /'
+      package_output "$log" "$ip" | sed -n '/^[[:space:]]*running tests:/,/^$/{/^$/d;p}' | head -8 | sed 's/^/      first run: /'
       cat "$log.again" >>"$log"
     else
       fail "$platform $pkg"
       # The last run's output: the first, or the last rerun.
       [ -s "$log.again" ] && cp "$log.again" "$log.failed" || cp "$log" "$log.failed"
-      package_output "$log.failed" "$ip" | grep -E -- '--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#|^running tests:|^	Test' | head -40 | sed 's/^/      /'
+      package_output "$log.failed" "$ip" | grep -E -- '--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#|^[[:space:]]*running tests:|^[[:space:]]+Test' | head -40 | sed 's/^/      /'
       if grep -q '^panic: test timed out' <(package_output "$log.failed" "$ip"); then
         say "      where the goroutines were (the first frame outside the runtime), for a hang:"
         package_output "$log.failed" "$ip" | awk '
