@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/imagecred/image-credential-provider/internal/binaries"
@@ -19,27 +18,19 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/testbin"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// bins are the product's binaries, built when a test first needs them.
+var bins testbin.Lazy
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	bins.Remove()
 	os.Exit(code)
 }
 
+// built returns the directory of the product's binaries, built on first use.
 func built(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() { binDir, buildErr = testbin.Build() })
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
+	return bins.Dir(t)
 }
 
 // node is a node laid out by install: the binaries in bin, the kubelet config, the

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"testing"
 	"time"
 )
 
@@ -55,6 +57,31 @@ func Build() (dir string, err error) {
 		return "", fmt.Errorf("building the binaries: %v\n%s", err, out)
 	}
 	return dir, nil
+}
+
+// Lazy builds the binaries (with Build) on the first call to Dir, for packages where
+// only some tests run them; TestMain calls Remove after m.Run. The zero Lazy is ready.
+type Lazy struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Dir is the directory of the binaries, built on first use; a build failure fails t.
+func (l *Lazy) Dir(t testing.TB) string {
+	t.Helper()
+	l.once.Do(func() { l.dir, l.err = Build() })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.dir
+}
+
+// Remove deletes the binaries, if they were built.
+func (l *Lazy) Remove() {
+	if l.dir != "" {
+		os.RemoveAll(l.dir)
+	}
 }
 
 // copyPrebuilt copies the binaries of prebuilt into a new temporary directory,
