@@ -150,6 +150,23 @@ func (n *node) unread() string {
 		n.kubeletConfig + " --image-credential-provider-bin-dir=" + n.bin + ", which are the files checked"
 }
 
+// notExecutable is how check reports the front end it cannot run: on Windows, a file
+// without an extension, with the name to give it.
+func notExecutable() string {
+	if runtime.GOOS == "windows" {
+		return `its extension "" is none of PATHEXT's`
+	}
+	return "is not executable by"
+}
+
+// fixExecutable is the end of that finding: what to change.
+func fixExecutable() string {
+	if runtime.GOOS == "windows" {
+		return "): install it as " + filepath.Join("BIN", binaries.FrontEnd) + ".exe (install does)"
+	}
+	return "is not executable by"
+}
+
 // executable is how an installed binary is found executable: by the user on Unix, by
 // its .exe on Windows.
 func (n *node) executable() string {
@@ -282,7 +299,17 @@ func TestDefects(t *testing.T) {
 				return
 			}
 			os.Chmod(filepath.Join(n.bin, binaries.FrontEnd), 0o644)
-		}, nil, check.Fail, check.StepBinary, "is not executable by"},
+		}, nil, check.Fail, check.StepBinary, notExecutable()},
+		{"a binary the kubelet cannot execute says what to do", func(t *testing.T, n *node) {
+			if runtime.GOOS != "windows" {
+				os.Chmod(filepath.Join(n.bin, binaries.FrontEnd), 0o644)
+				return
+			}
+			front := filepath.Join(n.bin, binaries.FrontEnd)
+			if err := os.Rename(front+".exe", front); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, check.Fail, check.StepBinary, fixExecutable()},
 		{"no bin dir", func(t *testing.T, n *node) { os.RemoveAll(n.bin) }, nil, check.Fail, check.StepBinary, "the bin dir does not exist"},
 		{"args that are not a valid configuration", func(t *testing.T, n *node) {
 			n.edit(t, func(c *kubeletconfig.Config) { c.Providers[0].Args = append(c.Providers[0].Args, "--no-such-flag") })

@@ -18,7 +18,7 @@ func canExec(path string, _ int, _ []int) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("a program runs on Windows by its extension, and %q is none of PATHEXT's (%s)", ext, strings.Join(exts, " "))
+	return fmt.Errorf("its extension %q is none of PATHEXT's (%s): install it as %s.exe (install does)", ext, strings.Join(exts, " "), strings.TrimSuffix(path, filepath.Ext(path)))
 }
 
 // programExts are the extensions of programs, lowercase, from PATHEXT as Go's
