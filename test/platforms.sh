@@ -391,11 +391,11 @@ proofs() {
     what=${p%|*} name=${p##*|}
     if [ -n "$reason" ]; then
       notrun "$platform proof: $what ($name): $reason"
-    elif grep -qE "^--- PASS: $name \(" "$log"; then
+    elif grep -qE -- "--- PASS: $name \(" "$log"; then
       pass "$platform proof: $what ($name)"
-    elif grep -qE "^--- FAIL: $name \(" "$log"; then
+    elif grep -qE -- "--- FAIL: $name \(" "$log"; then
       fail "$platform proof: $what ($name)"
-    elif grep -qE "^--- SKIP: $name \(" "$log"; then
+    elif grep -qE -- "--- SKIP: $name \(" "$log"; then
       why=$(awk -v n="$name" '$0 ~ "^=== RUN   " n "$" { on = 1; next } on && /^    / { sub(/^ +[^ ]+_test\.go:[0-9]+: /, ""); print; exit }' "$log")
       notrun "$platform proof: $what ($name): skipped: ${why:-no reason logged}"
     else
