@@ -80,6 +80,7 @@ WINDOWS=(
   ./internal/kubeletconfig
   ./internal/kubeletproc
   ./internal/match
+  ./internal/nodecmd
   ./internal/plugin
   ./internal/protocol
   ./internal/quote
@@ -163,6 +164,7 @@ ARM64=(
   ./internal/kubeletproc
   ./internal/lightdeps
   ./internal/match
+  ./internal/nodecmd
   ./internal/plugin
   ./internal/protocol
   ./internal/quote

@@ -1,7 +1,7 @@
 // Command image-credential-provider-all links every backend: it answers kubelet
 // requests for any image (those the front end sends no companion, and images several
 // clouds serve), serves the drop-in names, and runs the commands for people (get,
-// cache). image-credential-provider hands it those; run it by that name.
+// cache, install, check). image-credential-provider hands it those; run it by that name.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/imagecred/image-credential-provider/gcr/gcrtoken"
 	"github.com/imagecred/image-credential-provider/internal/binaries"
 	"github.com/imagecred/image-credential-provider/internal/config"
+	"github.com/imagecred/image-credential-provider/internal/nodecmd"
 	"github.com/imagecred/image-credential-provider/internal/plugin"
 	"github.com/imagecred/image-credential-provider/providers"
 )
@@ -27,6 +28,7 @@ func main() {
 			gcr.Name: func(cfg *config.Config) (providers.Provider, error) { return gcrtoken.New(cfg.GCR) },
 			acr.Name: func(cfg *config.Config) (providers.Provider, error) { return acrtoken.New(cfg.ACR) },
 		},
-		Commands: true,
+		Commands:     true,
+		NodeCommands: nodecmd.Run,
 	}, os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/imagecred/image-credential-provider/internal/check"
 	"github.com/imagecred/image-credential-provider/internal/config"
 	"github.com/imagecred/image-credential-provider/internal/install"
+	"github.com/imagecred/image-credential-provider/internal/nodecmd"
 	"github.com/imagecred/image-credential-provider/internal/plugin"
 )
 
@@ -212,7 +213,7 @@ var kubeletFlags = map[string]bool{"image-credential-provider-config": true, "im
 func help(t *testing.T, argv0 string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	b := plugin.Binary{Name: binaries.All, Commands: true, Backends: map[string]plugin.Constructor{ecr.Name: nil, gcr.Name: nil, acr.Name: nil}}
+	b := plugin.Binary{Name: binaries.All, Commands: true, NodeCommands: nodecmd.Run, Backends: map[string]plugin.Constructor{ecr.Name: nil, gcr.Name: nil, acr.Name: nil}}
 	if code := plugin.Main(b, append([]string{argv0}, args...), strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("%s %s: exit %d: %s", argv0, strings.Join(args, " "), code, errOut.String())
 	}

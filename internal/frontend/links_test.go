@@ -26,9 +26,12 @@ func TestFrontEndLinksNothingHeavy(t *testing.T) {
 // Each companion links one cloud's SDK, not the others'.
 func TestCompanionsLinkOneCloud(t *testing.T) {
 	const cmd = "github.com/imagecred/image-credential-provider/cmd/"
-	godeps.Forbid(t, cmd+"image-credential-provider-ecr", "github.com/Azure", "github.com/AzureAD", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")
-	godeps.Forbid(t, cmd+"image-credential-provider-gcr", "github.com/aws", "github.com/Azure", "github.com/AzureAD", "k8s.io/apimachinery", "github.com/distribution")
-	godeps.Forbid(t, cmd+"image-credential-provider-acr", "github.com/aws", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")
+	// Nor what install and check need: they hand those to image-credential-provider-all.
+	const ours = "github.com/imagecred/image-credential-provider/internal/"
+	nodeCommands := []string{ours + "install", ours + "check", ours + "nodecmd", ours + "kubeletconfig", "sigs.k8s.io/yaml", "go.yaml.in/yaml/v2"}
+	godeps.Forbid(t, cmd+"image-credential-provider-ecr", append(nodeCommands, "github.com/Azure", "github.com/AzureAD", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")...)
+	godeps.Forbid(t, cmd+"image-credential-provider-gcr", append(nodeCommands, "github.com/aws", "github.com/Azure", "github.com/AzureAD", "k8s.io/apimachinery", "github.com/distribution")...)
+	godeps.Forbid(t, cmd+"image-credential-provider-acr", append(nodeCommands, "github.com/aws", "cloud.google.com", "golang.org/x/oauth2", "k8s.io/apimachinery", "github.com/distribution")...)
 }
 
 // targetOS is the GOOS the go command lists packages for (test/platforms.sh runs these

@@ -6,31 +6,17 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/imagecred/image-credential-provider/internal/check"
 	"github.com/imagecred/image-credential-provider/internal/cliargs"
 	"github.com/imagecred/image-credential-provider/internal/config"
-	"github.com/imagecred/image-credential-provider/internal/install"
-	"github.com/imagecred/image-credential-provider/providers"
 )
 
-// nodeCommand runs install or check, which take flags of their own.
-func (b Binary) nodeCommand(name string, args []string, stdout io.Writer) error {
-	switch name {
-	case "install":
-		return install.Command(args, stdout)
-	case "check":
-		build := map[string]func(*config.Config) (providers.Provider, error){}
-		for n, c := range b.Backends {
-			build[n] = c
-		}
-		return check.Command(args, stdout, parseKubeletArgs, build)
-	}
-	return fmt.Errorf("unknown command %q", name)
-}
+// NodeCommands runs a command that acts on the node (install or check) with the
+// backends the binary links; internal/nodecmd.Run is the one.
+type NodeCommands func(name string, args []string, stdout io.Writer, backends map[string]Constructor) error
 
-// parseKubeletArgs reads a provider's args as this plugin reads them in kubelet mode:
+// ParseKubeletArgs reads a provider's args as this plugin reads them in kubelet mode:
 // its configuration, with the flags applied over the --config file.
-func parseKubeletArgs(args []string) (*config.Config, error) {
+func ParseKubeletArgs(args []string) (*config.Config, error) {
 	cfg, err := config.FromArgs(args)
 	if err != nil {
 		return nil, err

@@ -38,9 +38,13 @@ type Binary struct {
 	// Backends builds the cloud backends this binary links, by backend name. The static
 	// backend is always linked.
 	Backends map[string]Constructor
-	// Commands is set in the binary that serves the commands for people (get, cache);
-	// the others hand them to it.
+	// Commands is set in the binary that serves the commands for people (get, cache,
+	// install, check); the others hand them to it.
 	Commands bool
+	// NodeCommands runs install and check in that binary (internal/nodecmd.Run). It is
+	// passed in rather than called from here so that the binaries that hand the
+	// commands over do not link what those need.
+	NodeCommands NodeCommands
 }
 
 const usage = `image-credential-provider: a kubelet image credential provider for static docker
@@ -123,7 +127,10 @@ func (b Binary) run(prog string, args []string, stdin io.Reader, stdout io.Write
 		if !b.Commands {
 			return b.handOverCommand(prog, args)
 		}
-		return b.nodeCommand(args[0], args[1:], stdout)
+		if b.NodeCommands == nil {
+			return fmt.Errorf("%s was built without %s", b.Name, args[0])
+		}
+		return b.NodeCommands(args[0], args[1:], stdout, b.Backends)
 	}
 	cfg, err := config.FromArgs(args)
 	if err != nil {
