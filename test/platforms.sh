@@ -106,6 +106,7 @@ declare -A WINDOWS_OUT=(
   [./internal/godeps]="it tests the go list wrapper itself, which runs the go command (a Windows test binary under wine cannot); nothing in it depends on the platform"
   [./internal/lightdeps]="it runs go list; run on the host against GOOS=windows instead (2b)"
   [./test/bench/runner]="a Linux measuring tool: peak RSS from Linux's rusage, shell scripts as the commands it times"
+  [./test/bench/bounds]="Linux measuring programs for test/bench/bounds.sh (front hands over with execve); its test builds them with the go command"
   [./internal/docs]="it holds README.md to the names of the configuration keys and of the flags, which are the same on every platform; it runs in go test ./..."
 )
 # Tests of packages in WINDOWS that are not run under wine (go test -skip), and why.
@@ -187,6 +188,7 @@ ARM64=(
 )
 # shellcheck disable=SC2034 # read through a nameref
 declare -A ARM64_OUT=(
+  [./test/bench/bounds]="measuring programs for test/bench/bounds.sh, timed on the host; its test builds them with the go command"
   [./internal/docs]="it holds README.md to the names of the configuration keys and of the flags, which are the same on every platform; it runs in go test ./..."
 )
 # shellcheck disable=SC2034 # read through a nameref
