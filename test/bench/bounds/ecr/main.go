@@ -13,14 +13,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/imagecred/image-credential-provider/test/bench/bounds/stored"
 )
 
 func main() {
@@ -34,12 +34,7 @@ func run(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: ecr DIR")
 	}
-	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
-		return err
-	}
-	file := filepath.Join(args[0], "answer")
-	if b, err := os.ReadFile(file); err == nil && len(b) > 0 {
-		_, err = os.Stdout.Write(b)
+	if hit, err := stored.Serve(args[0]); hit || err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -56,9 +51,5 @@ func run(args []string) error {
 		return fmt.Errorf("no token in the answer")
 	}
 	tok := aws.ToString(out.AuthorizationData[0].AuthorizationToken)
-	if err := os.WriteFile(file, []byte(tok), 0o600); err != nil {
-		return err
-	}
-	_, err = io.WriteString(os.Stdout, tok)
-	return err
+	return stored.Store(args[0], tok)
 }

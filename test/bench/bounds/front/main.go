@@ -12,10 +12,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"syscall"
+
+	"github.com/imagecred/image-credential-provider/test/bench/bounds/stored"
 )
 
 func main() {
@@ -23,12 +23,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: front DIR PROGRAM [ARGS...]")
 		os.Exit(2)
 	}
-	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
-		os.Exit(1)
-	}
 	dir := os.Args[1]
-	if b, err := os.ReadFile(filepath.Join(dir, "answer")); err == nil && len(b) > 0 {
-		if _, err := os.Stdout.Write(b); err != nil {
+	if hit, err := stored.Serve(dir); hit || err != nil {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "front:", err)
 			os.Exit(1)
 		}
 		return
