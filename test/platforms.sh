@@ -203,7 +203,7 @@ PROOFS=(
   "static backend answering a kubelet request (front end, companion, every API version)|TestKubeletModeEveryAPIVersion"
   "Google backend against the loopback fake, the second run served from the disk cache (the fake counts one call)|TestCacheDirSettings"
   "ECR backend against the loopback fake, the second run asks AWS nothing, per-role entries kept apart|TestECRCacheBetweenRuns"
-  "50 parallel cold runs make one upstream call (the issue asks 20)|TestCacheParallelInvocationsMakeOneUpstreamCall"
+  "50 parallel cold runs go upstream once: one fetches, 49 answer with its token (the issue asks 20)|TestCacheParallelInvocationsMakeOneUpstreamCall"
   "a cache entry others may change (Windows: an access list letting Everyone write; Linux: its mode) is ignored and replaced by a private one|TestCacheLooseEntryIgnoredAndReplaced"
   "an unsafe cache directory (Windows: Everyone may write; Linux: modes, symlink, owner) is refused and the pull still answered|TestCacheUnsafeDirFallsBackToNoCache"
   "the front end replays a recorded answer with no companion installed|TestReplayAfterMiss"
