@@ -20,12 +20,12 @@
 #                       one token fetched through the SDK and stored
 #   two-cold, two-warm  bounds/front DIR bounds/<cloud>: stdin read, then DIR/answer
 #                       served, or else execve of bounds/<cloud> DIR
-# timed interleaved with the plugin, ours (cold and warm, as side-by-side.sh runs them) and
-# the floor, against the cloud's loopback fake; and ours in the one-process shape too: the
-# cloud's companion run directly (it takes the same arguments and cache). Cold runs start with an empty DIR, warm
-# runs with one a priming run filled. Any real design of a shape does at least what its
-# program does, so it is at least as slow: when each shape misses one goal, no design
-# meets both on this machine.
+# timed interleaved with the plugin, ours (cold and warm, as side-by-side.sh runs them),
+# ours in the one-process shape (the cloud's companion run directly: it takes the same
+# arguments and cache) and the floor, against the cloud's loopback fake. Cold runs start
+# with an empty DIR, warm runs with one a priming run filled. Any real design of a shape
+# does at least what its program does, so it is at least as slow: when each shape misses
+# one goal, no design meets both on this machine.
 #
 # Goals: cold <= 0.8x the cloud's plugin; warm <= 1.5x the floor. ACR is not measured
 # here: side-by-side.sh shows ours meets both goals there.
@@ -84,9 +84,6 @@ declare -A plugin_args=([ecr]="" [gcp]="get-credentials --authFlow=gcr")
 declare -A companion=([ecr]=image-credential-provider-ecr [gcp]=image-credential-provider-gcr)
 declare -A image=([ecr]=123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app [gcp]=us-docker.pkg.dev/fake-project/repo/app)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
-col() { awk -F'\t' -v c="$2" '$1 == c { print $2 }' "$1"; }
 verdict() { if le "$1" "$2"; then echo met; else echo MISSED; fi; }
 
 summary=()
@@ -124,11 +121,11 @@ measure() {
 	bench_stop_fake "$c"
 
 	local pl fl oc ow tc tw uc uw vc vw
-	pl=$(col "$tsv" plugin) fl=$(col "$tsv" floor)
-	oc=$(ratio "$(col "$tsv" one-cold)" "$pl") ow=$(ratio "$(col "$tsv" one-warm)" "$fl")
-	tc=$(ratio "$(col "$tsv" two-cold)" "$pl") tw=$(ratio "$(col "$tsv" two-warm)" "$fl")
-	uc=$(ratio "$(col "$tsv" ours-cold)" "$pl") uw=$(ratio "$(col "$tsv" ours-warm)" "$fl")
-	vc=$(ratio "$(col "$tsv" ours1-cold)" "$pl") vw=$(ratio "$(col "$tsv" ours1-warm)" "$fl")
+	pl=$(col "$tsv" plugin 2) fl=$(col "$tsv" floor 2)
+	oc=$(ratio "$(col "$tsv" one-cold 2)" "$pl") ow=$(ratio "$(col "$tsv" one-warm 2)" "$fl")
+	tc=$(ratio "$(col "$tsv" two-cold 2)" "$pl") tw=$(ratio "$(col "$tsv" two-warm 2)" "$fl")
+	uc=$(ratio "$(col "$tsv" ours-cold 2)" "$pl") uw=$(ratio "$(col "$tsv" ours-warm 2)" "$fl")
+	vc=$(ratio "$(col "$tsv" ours1-cold 2)" "$pl") vw=$(ratio "$(col "$tsv" ours1-warm 2)" "$fl")
 	echo
 	printf '  %-52s %-18s %s\n' "design (least program of its shape)" "cold, x plugin" "warm, x floor"
 	printf '  %-52s %-18s %s\n' "one process: bounds/$c" "$oc ($(verdict "$oc" 0.8))" "$ow ($(verdict "$ow" 1.5))"

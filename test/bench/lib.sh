@@ -211,3 +211,10 @@ bench_check_answer() {
 	"$BENCH_TOOLS/checkanswer" -username "${BENCH_USERNAMES[$2]}" <"$1" >/dev/null ||
 		bench_die "$3 gave no ${2^^} credentials"
 }
+
+# ratio A B: A / B to two decimals ("?" when B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
+# le A B: A <= B (decimal)
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+# col TSV COMMAND COLUMN: a figure of the runner's -tsv output.
+col() { awk -F'\t' -v c="$2" -v k="$3" '$1 == c { print $k }' "$1"; }

@@ -213,11 +213,6 @@ traced_runs() {
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 msf() { awk -v ns="$1" 'BEGIN { printf "%.2f ms", ns / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }'; }
-# le A B: A <= B (decimal)
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
-# col TSV COMMAND COLUMN: a figure of the runner's -tsv output.
-col() { awk -F'\t' -v c="$2" -v k="$3" '$1 == c { print $k }' "$1"; }
 
 measure() {
 	local c=$1 p=${plugin[$1]} out=$work/out
