@@ -252,7 +252,7 @@ func (s *Store) writeTemp(prefix string, data []byte) (string, error) {
 }
 
 // replaceRetryFor bounds how long replaceFile waits for readers to close the entry.
-const replaceRetryFor = time.Second
+const replaceRetryFor = 2 * time.Second
 
 // replaceFile renames from over to, atomically: a reader opens the old file or the new
 // one. It asks for POSIX semantics first (Windows 10 1809 and later, on NTFS), which
@@ -276,7 +276,7 @@ func replaceFile(from, to string) error {
 			return err // not a file: the caller removes it
 		}
 		time.Sleep(wait)
-		wait = min(2*wait, 10*time.Millisecond)
+		wait = min(2*wait, time.Millisecond)
 	}
 }
 
