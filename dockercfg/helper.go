@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagecred/image-credential-provider/internal/proctree"
 	"github.com/imagecred/image-credential-provider/internal/quote"
 )
 
@@ -64,10 +65,11 @@ func runHelper(ctx context.Context, name, serverURL string, timeout time.Duratio
 	var stdout, stderr limitedBuffer
 	stdout.max, stderr.max = maxHelperOutput, maxHelperOutput
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// A helper's children may keep the pipes open after it is killed; do not wait
-	// for them past this.
+	// A helper that overruns is killed with every process it started; one that left
+	// the pipes to a process out of reach (a daemon of its own) is not waited for
+	// past this.
 	cmd.WaitDelay = time.Second
-	runErr := cmd.Run()
+	runErr := proctree.Run(cmd)
 	if ctx.Err() != nil {
 		return "", "", fmt.Errorf("credential helper %s for %s: no answer within %s", quote.String(prog), quote.String(serverURL), limit.Round(time.Millisecond))
 	}

@@ -82,6 +82,7 @@ WINDOWS=(
   ./internal/match
   ./internal/nodecmd
   ./internal/plugin
+  ./internal/proctree
   ./internal/protocol
   ./internal/quote
   ./internal/strictyaml
@@ -167,6 +168,7 @@ ARM64=(
   ./internal/match
   ./internal/nodecmd
   ./internal/plugin
+  ./internal/proctree
   ./internal/protocol
   ./internal/quote
   ./internal/strictyaml
