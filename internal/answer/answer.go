@@ -6,9 +6,10 @@
 //
 // A recorded answer is only ever replayed to the same plugin configuration: the key
 // holds a fingerprint of the command line, the environment and the config file's
-// bytes, the request's apiVersion, the kubelet's cache key (the image, its registry, or
-// global, as the answer's cacheKeyType says) and, in service-account-token mode, the
-// pod's service account and annotations. It is stored in the token cache directory,
+// bytes (under a single-cloud plugin's name: that name, its arguments and the
+// environment), the request's apiVersion, the kubelet's cache key (the image, its
+// registry, or global, as the answer's cacheKeyType says) and, in
+// service-account-token mode, the pod's service account and annotations. It is stored in the token cache directory,
 // with the token cache's protections (0700 dir, 0600 files, checksums, atomic writes).
 package answer
 
@@ -53,6 +54,19 @@ func Fingerprint(args, environ []string, configFile []byte) string {
 		e.put("file")
 		e.put(string(configFile))
 	}
+	return e.sum()
+}
+
+// DropInFingerprint identifies one configuration of the plugin installed under a
+// single-cloud plugin's name (internal/binaries.DropIn): that name, which decides the
+// backend and how the arguments read, the arguments in that plugin's syntax (argv[0]
+// excluded) and the environment, as Fingerprint counts it. Such a plugin reads no
+// config file. It never equals a Fingerprint: the two are hashed in separate domains.
+func DropInFingerprint(name string, args, environ []string) string {
+	e := newEncoder("icp-answer-fingerprint drop-in v1")
+	e.put(name)
+	e.strings("args", args)
+	e.strings("env", effectiveEnv(environ))
 	return e.sum()
 }
 

@@ -203,6 +203,28 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
+// A drop-in configuration never shares a fingerprint with the front end's own, with
+// another drop-in name, or with other arguments or another environment; the
+// environment counts as it does for Fingerprint.
+func TestDropInFingerprint(t *testing.T) {
+	args, env := []string{"get-credentials", "--v=3"}, []string{"X=1", "_=/bin/sh"}
+	fp := DropInFingerprint("auth-provider-gcp", args, env)
+	if DropInFingerprint("auth-provider-gcp", args, []string{handoff.HandedOverBy + "=x", "X=1", "X=2"}) != fp {
+		t.Error("the environment counts otherwise than for Fingerprint")
+	}
+	for name, other := range map[string]string{
+		"front end's own, no config": Fingerprint(args, env, nil),
+		"other name":                 DropInFingerprint("acr-credential-provider", args, env),
+		"name moved into the args":   DropInFingerprint("", append([]string{"auth-provider-gcp"}, args...), env),
+		"args":                       DropInFingerprint("auth-provider-gcp", args[:1], env),
+		"env":                        DropInFingerprint("auth-provider-gcp", args, []string{"X=2"}),
+	} {
+		if other == fp {
+			t.Errorf("%s: same fingerprint", name)
+		}
+	}
+}
+
 func TestRecordableAndResult(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ok := &providers.Answer{CacheDuration: time.Hour, CacheKeyType: providers.RegistryPluginCacheKeyType,

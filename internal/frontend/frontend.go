@@ -14,8 +14,9 @@
 //     (ECR, Google, Azure registry hosts by their built-in tables), or to the binary
 //     that links every backend for any other host; a companion that finds the image
 //     needs more than it links hands it on once more to that binary;
-//   - a single-cloud plugin's name (ecr-credential-provider, ...), to that cloud's
-//     companion, which takes that plugin's arguments;
+//   - under a single-cloud plugin's name (ecr-credential-provider, ...), a kubelet
+//     request it cannot replay and anything else, to that cloud's companion, which
+//     takes that plugin's arguments;
 //   - the commands for people (get, cache, check, install, --help), to the binary that
 //     links every backend.
 //
@@ -52,7 +53,13 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("refusing to answer: this process was started by %s handing a request over, so a copy of the front end is installed under another binary's name; reinstall with `image-credential-provider install`", by)
 	}
 	if backend, ok := binaries.DropIn(prog); ok {
-		return handOver(prog, binaries.Companion(backend), prog, args[1:], nil, true, fail)
+		companion := binaries.Companion(backend)
+		// Its flags, --help and --version are that plugin's, which the companion reads.
+		if command(args[1:]) != "" || tty.IsTerminal(stdin) {
+			return handOver(prog, companion, prog, args[1:], nil, true, fail)
+		}
+		at, why := dropInRecords(prog, args[1:])
+		return kubeletRequest{prog: prog, args: args[1:], at: at, whyNot: why, route: func([]byte) string { return companion }}.serve(stdin, stdout, stderr, fail)
 	}
 	switch command(args[1:]) {
 	case "version":
@@ -64,31 +71,53 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if tty.IsTerminal(stdin) {
 		return fail("expects a CredentialProviderRequest (JSON) on stdin, as the kubelet sends it; to try an image by hand run `%s get IMAGE` (see --help)", prog)
 	}
+	at, why := ownRecords(args[1:])
+	return kubeletRequest{prog: prog, args: args[1:], at: at, whyNot: why, route: route}.serve(stdin, stdout, stderr, fail)
+}
+
+// kubeletRequest is how the front end serves a kubelet request under one name.
+type kubeletRequest struct {
+	prog string
+	args []string // argv[0] excluded
+	// at is where the answers recorded for this configuration are, unless whyNot says
+	// why none can be replayed.
+	at     records
+	whyNot string
+	// route picks the binary that answers a request no recorded answer does.
+	route func(data []byte) string
+}
+
+// serve reads the request, replays a recorded answer when it can, and else hands the
+// request, read, to the binary k.route picks.
+func (k kubeletRequest) serve(stdin io.Reader, stdout, stderr io.Writer, fail func(string, ...any) int) int {
 	start := time.Now()
-	log := vlog{v: verbosity(args[1:]), w: stderr}
+	log := vlog{v: verbosity(k.args), w: stderr}
 	data, err := io.ReadAll(io.LimitReader(stdin, protocol.MaxRequestBytes+1))
 	if err != nil {
 		return fail("reading request from stdin: %v", err)
 	}
-	why := "the request is too large to replay"
-	if len(data) <= protocol.MaxRequestBytes {
-		out, r := replay(args[1:], data, time.Now())
+	why := k.whyNot
+	switch {
+	case len(data) > protocol.MaxRequestBytes:
+		why = "the request is too large to replay"
+	case why == "":
+		out, r := replay(k.at, data, time.Now())
 		if r.ok {
 			if _, err := stdout.Write(out); err != nil {
 				return 1
 			}
 			log.info(summaryLevel, "Request answered", "image", capped(r.image),
 				"outcome", fmt.Sprintf("%d key(s), cacheKeyType %s, cacheDuration %s", r.keys, r.keyType, r.duration),
-				"duration", time.Since(start).Round(10*time.Microsecond).String(), "answeredBy", prog+" (recorded answer)")
+				"duration", time.Since(start).Round(10*time.Microsecond).String(), "answeredBy", k.prog+" (recorded answer)")
 			return 0
 		}
 		why = r.why
 	}
-	target := route(data)
+	target := k.route(data)
 	log.info(decisionLevel, "Handing the request over", "to", target, "why", why)
 	// The target runs under the front end's name, so that its errors start with the
 	// name the kubelet knows.
-	return handOver(prog, target, prog, args[1:], data, false, fail)
+	return handOver(k.prog, target, k.prog, k.args, data, false, fail)
 }
 
 // capped is user input cut to a length a log line can carry.

@@ -279,7 +279,7 @@ func FuzzReplayRequest(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "cache")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// With an empty cache nothing is ever replayed, whatever the input.
-		if out, r := replay([]string{"--cache-dir", dir}, data, time.Now()); r.ok {
+		if out, r := replay(records{dir: dir, fingerprint: "f"}, data, time.Now()); r.ok {
 			t.Fatalf("replayed %q from an empty cache", out)
 		}
 	})

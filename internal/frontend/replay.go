@@ -24,8 +24,34 @@ type replayed struct {
 	duration time.Duration
 }
 
-// replay answers the request from a recorded answer; r.ok is false on any doubt.
-func replay(args []string, data []byte, now time.Time) (out []byte, r replayed) {
+// records says where the answers recorded for one configuration are: the token cache
+// directory and the configuration's fingerprint (internal/answer).
+type records struct{ dir, fingerprint string }
+
+// ownRecords is where the answers for the front end's own name and args are; ok is
+// false, with why, when the cache is disabled or cannot be found for certain.
+func ownRecords(args []string) (r records, why string) {
+	config := answer.ConfigBytes(args)
+	dir, ok := cacheDir(args, config)
+	if !ok {
+		return records{}, "the token cache is disabled, or its directory is not known for certain"
+	}
+	return records{dir, answer.Fingerprint(args, os.Environ(), config)}, ""
+}
+
+// dropInRecords is where the answers for a single-cloud plugin's name and its args
+// are: that plugin has no cache settings, so its companion keeps them at the default
+// place.
+func dropInRecords(name string, args []string) (r records, why string) {
+	dir, err := cache.DefaultDir()
+	if err != nil {
+		return records{}, "the token cache directory is not known"
+	}
+	return records{dir, answer.DropInFingerprint(name, args, os.Environ())}, ""
+}
+
+// replay answers the request from an answer recorded in at; r.ok is false on any doubt.
+func replay(at records, data []byte, now time.Time) (out []byte, r replayed) {
 	no := func(why string) ([]byte, replayed) { return nil, replayed{why: why} }
 	req, err := protocol.DecodeRequest(data)
 	if err != nil {
@@ -38,20 +64,14 @@ func replay(args []string, data []byte, now time.Time) (out []byte, r replayed) 
 			return no("the service account token does not name its service account")
 		}
 	}
-	config := answer.ConfigBytes(args)
-	dir, ok := cacheDir(args, config)
-	if !ok {
-		return no("the token cache is disabled, or its directory is not known for certain")
-	}
-	if _, err := os.Lstat(dir); err != nil { // never create it: that is the companions' job
+	if _, err := os.Lstat(at.dir); err != nil { // never create it: that is the companions' job
 		return no("the token cache directory does not exist yet")
 	}
-	store, err := cache.Open(dir, cache.Options{Now: func() time.Time { return now }})
+	store, err := cache.Open(at.dir, cache.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		return no("the token cache cannot be used")
 	}
-	fp := answer.Fingerprint(args, os.Environ(), config)
-	for _, key := range answer.LookupKeys(fp, areq) {
+	for _, key := range answer.LookupKeys(at.fingerprint, areq) {
 		res, hit := store.Peek(key)
 		if !hit || res.CacheKeyType != key.Scope {
 			continue

@@ -74,7 +74,10 @@ func (b Binary) runDropIn(prog, backend string, args []string, stdin io.Reader, 
 	case err != nil:
 		return fmt.Errorf("%w (see %s --help)", err, prog)
 	}
-	return b.kubeletMode(&options{cfg: cfg, cache: &lazyCache{cfg: cfg}, prog: prog}, stdin, stdout)
+	if args == nil {
+		args = []string{}
+	}
+	return b.kubeletMode(&options{cfg: cfg, cache: &lazyCache{cfg: cfg}, prog: prog, args: args, dropIn: prog}, stdin, stdout)
 }
 
 // dropInUsage is the help of the drop-in name prog, which serves backend.

@@ -69,8 +69,6 @@ func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) (e
 	}
 	if opts.args != nil {
 		recordAnswer(opts, kreq, r.req, ans, r.inputs)
-	} else {
-		klog.V(loglevel.Decision).InfoS("Answer not recorded for replay: answers under a drop-in name never are")
 	}
 	return nil
 }
@@ -200,8 +198,7 @@ func recordAnswer(opts *options, kreq *protocol.Request, req providers.Request, 
 		notRecorded("the token cache is disabled or unusable")
 		return
 	}
-	fp := answer.Fingerprint(opts.args, os.Environ(), answer.ConfigBytes(opts.args))
-	key := answer.Key(fp, areq, ans.CacheKeyType)
+	key := answer.Key(opts.fingerprint(), areq, ans.CacheKeyType)
 	if old, ok := s.Peek(key); ok && sameAnswer(old, ans) && filestate.Set(old.Inputs).Equal(before) {
 		// Already recorded and still fresh: a cache hit costs no write.
 		klog.V(loglevel.Decision).InfoS("Answer already recorded for replay")
@@ -212,6 +209,16 @@ func recordAnswer(opts *options, kreq *protocol.Request, req providers.Request, 
 		return
 	}
 	klog.V(loglevel.Decision).InfoS("Answer recorded for replay", "cacheKeyType", ans.CacheKeyType, "for", ans.CacheDuration.String(), "inputFiles", len(before))
+}
+
+// fingerprint identifies the configuration answers are recorded for: the one the
+// front end finds them by when the kubelet runs it with the same name, arguments and
+// environment.
+func (o *options) fingerprint() string {
+	if o.dropIn != "" {
+		return answer.DropInFingerprint(o.dropIn, o.args, os.Environ())
+	}
+	return answer.Fingerprint(o.args, os.Environ(), answer.ConfigBytes(o.args))
 }
 
 // sameAnswer reports whether a recorded answer gives the kubelet what ans gives.

@@ -105,9 +105,12 @@ func oneLine(s string) string {
 type options struct {
 	cfg *config.Config
 	// args are the command-line arguments (argv[0] excluded) in kubelet mode, for the
-	// fingerprint of recorded answers and for hand-overs; nil in drop-in mode, which
-	// records none.
-	args        []string
+	// fingerprint of recorded answers and for hand-overs; nil where no answer is
+	// recorded (get).
+	args []string
+	// dropIn is the single-cloud plugin's name the binary serves as, "" for its own;
+	// args are then in that plugin's syntax.
+	dropIn      string
 	output      string
 	showSecrets bool
 	// cache is the token cache, opened on first use, once per invocation.

@@ -15,10 +15,10 @@
 #                 front end replays it, no network
 #   warm-ecr      the same with --backends=ecr
 #   dropin        ours installed as ecr-credential-provider, with that plugin's (empty)
-#                 arguments: the front end hands every request of a drop-in name to
-#                 image-credential-provider-ecr, whose cache is the default one,
-#                 $XDG_CACHE_HOME (pointed into the temp dir), which its warm-up run
-#                 fills, so this is a cache hit through the hand-over
+#                 arguments: its warm-up run hands the request to
+#                 image-credential-provider-ecr, which records the answer in the
+#                 default cache, $XDG_CACHE_HOME (pointed into the temp dir); every
+#                 timed run is the front end replaying it, no network
 #   floor         a Go program that only reads stdin (test/bench/floor), for scale
 #
 # Every binary is built static (CGO_ENABLED=0, -trimpath); helpers in test/bench/lib.sh.
