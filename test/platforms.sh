@@ -358,7 +358,7 @@ run_tests() {
       fail "$platform $pkg"
       # The last run's output: the first, or the last rerun.
       [ -s "$log.again" ] && cp "$log.again" "$log.failed" || cp "$log" "$log.failed"
-      package_output "$log.failed" "$ip" | grep -E -- '--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#|^[[:space:]]*running tests:|^[[:space:]]+Test' | head -40 | sed 's/^/      /'
+      package_output "$log.failed" "$ip" | failure_lines | head -60 | sed 's/^/      /'
       if grep -q '^panic: test timed out' <(package_output "$log.failed" "$ip"); then
         say "      where the goroutines were (the first frame outside the runtime), for a hang:"
         package_output "$log.failed" "$ip" | awk '
@@ -374,6 +374,20 @@ run_tests() {
     /^    / && !/--- (PASS|FAIL|SKIP)/ && cur != "" { logs[cur] = logs[cur] $0 "\n" }
   ' platform="$platform" "$log"
   say "      $platform tests: $(elapsed "$t")"
+}
+
+# failure_lines: of a package's output, the lines that say why it failed: failures,
+# each test message with the lines it runs on to (a message holding a program's
+# stderr spans several), panics and build errors.
+failure_lines() {
+  awk '
+    /^[[:space:]]*(---|===) / { more = 0 }
+    /--- FAIL|\.go:[0-9]+:|panic|build failed|setup failed|^#|^[[:space:]]*running tests:|^[[:space:]]+Test/ {
+      print; more = /\.go:[0-9]+:/; next
+    }
+    more && /^[[:space:]]/ { print; next }
+    { more = 0 }
+  '
 }
 
 # package_output LOG IMPORTPATH: the lines go test printed for one package.
