@@ -20,12 +20,15 @@ import (
 // front end says it cannot answer.
 func TestDropInReplaysRecordedAnswers(t *testing.T) {
 	tests := []struct {
-		name      string
-		start     func(t *testing.T) (env []string, calls func() int)
-		args      []string
-		otherArgs []string
-		image     string
-		host      string
+		name       string
+		start      func(t *testing.T) (env []string, calls func() int)
+		apiVersion string
+		args       []string
+		otherArgs  []string
+		// otherEnv is one more variable: any variable makes another configuration.
+		otherEnv string
+		image    string
+		host     string
 	}{
 		{
 			name: "ecr-credential-provider",
@@ -33,10 +36,12 @@ func TestDropInReplaysRecordedAnswers(t *testing.T) {
 				f, env := startAWS(t)
 				return env, func() int { return f.Calls(awsfake.ECRGetAuthorizationToken) }
 			},
-			args:      nil,
-			otherArgs: []string{"ignored"},
-			image:     "123456789012.dkr.ecr.ca-central-1.amazonaws.com/app",
-			host:      "123456789012.dkr.ecr.ca-central-1.amazonaws.com",
+			apiVersion: ecrV1,
+			args:       nil,
+			otherArgs:  []string{"ignored"},
+			otherEnv:   "AWS_PROFILE=other",
+			image:      "123456789012.dkr.ecr.ca-central-1.amazonaws.com/app",
+			host:       "123456789012.dkr.ecr.ca-central-1.amazonaws.com",
 		},
 		{
 			name: "auth-provider-gcp",
@@ -44,10 +49,12 @@ func TestDropInReplaysRecordedAnswers(t *testing.T) {
 				f, env := startGoogleFake(t)
 				return env, func() int { return f.Calls(gcpfake.MetadataToken) }
 			},
-			args:      []string{"get-credentials", "--v=3"},
-			otherArgs: []string{"get-credentials", "--v=2"},
-			image:     "gcr.io/fake-project/app",
-			host:      "gcr.io",
+			apiVersion: gcrV1,
+			args:       []string{"get-credentials", "--v=3"},
+			otherArgs:  []string{"get-credentials", "--v=2"},
+			otherEnv:   "GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/key.json",
+			image:      "gcr.io/fake-project/app",
+			host:       "gcr.io",
 		},
 	}
 	for _, tt := range tests {
@@ -68,7 +75,7 @@ func TestDropInReplaysRecordedAnswers(t *testing.T) {
 			home := t.TempDir()
 			run := func(image string, env []string, args []string) testbin.Result {
 				t.Helper()
-				r, err := testbin.Run{Bin: bin, Args: args, Home: home, Env: env, Stdin: request(ecrV1, image)}.Do()
+				r, err := testbin.Run{Bin: bin, Args: args, Home: home, Env: env, Stdin: request(tt.apiVersion, image)}.Do()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -102,7 +109,7 @@ func TestDropInReplaysRecordedAnswers(t *testing.T) {
 			}
 			for what, r := range map[string]testbin.Result{
 				"other arguments":   run(tt.image, env, tt.otherArgs),
-				"other environment": run(tt.image, append(env, "AWS_PROFILE=other"), tt.args),
+				"other environment": run(tt.image, append(env, tt.otherEnv), tt.args),
 			} {
 				if r.Code == 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "cannot answer") {
 					t.Errorf("%s: exit %d stdout %q stderr %q: want no replay, and no companion to hand over to", what, r.Code, r.Stdout, r.Stderr)

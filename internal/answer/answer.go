@@ -9,8 +9,9 @@
 // bytes (under a single-cloud plugin's name: that name, its arguments and the
 // environment), the request's apiVersion, the kubelet's cache key (the image, its
 // registry, or global, as the answer's cacheKeyType says) and, in
-// service-account-token mode, the pod's service account and annotations. It is stored in the token cache directory,
-// with the token cache's protections (0700 dir, 0600 files, checksums, atomic writes).
+// service-account-token mode, the pod's service account and annotations. It is stored
+// in the token cache directory, with the token cache's protections (0700 dir, 0600
+// files, checksums, atomic writes).
 package answer
 
 import (
