@@ -368,9 +368,13 @@ func writtenPassword(i int) string {
 // While another process replaces an entry over and over (entries of alternating
 // sizes), readers in this process always read a whole, valid entry, old or new: never
 // a missing, partial or mixed one, and the writer's replaces all succeed though the
-// readers have the entry open again and again. (Each reader pauses a moment between
-// reads, as the processes the kubelet starts do: on Windows without POSIX rename
-// semantics a replace waits for a moment when no reader has the file open.)
+// readers have the entry open again and again. (Each reader pauses between reads for
+// at least twice as long as its read took, so that it holds the entry open at most a
+// third of the time, as the processes the kubelet starts, which read once each, do:
+// on Windows without POSIX rename semantics, wine's among them, a replace waits for a
+// moment when no reader has the file open, and a fixed pause left the two readers
+// holding it nearly all the time on a loaded machine, where a read under wine takes
+// many milliseconds.)
 func TestReplaceIsAtomicForReaders(t *testing.T) {
 	s := newStore(t, nil, Options{SweepInterval: time.Hour})
 	if err := s.Put(childKey, &providers.Result{
@@ -404,7 +408,9 @@ func TestReplaceIsAtomicForReaders(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
+				began := time.Now()
 				e, err := s.read(name)
+				took := time.Since(began)
 				if err != nil {
 					errs <- fmt.Errorf("read %d: %w", reads, err)
 					return
@@ -420,7 +426,7 @@ func TestReplaceIsAtomicForReaders(t *testing.T) {
 				seen[i] = true
 				reads++
 				mu.Unlock()
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Millisecond + 2*took)
 			}
 		}()
 	}
