@@ -11,6 +11,11 @@
 //	                  go command (a Windows test binary under wine cannot run it)
 //	ICP_TEST_EXEC     a command (an emulator such as qemu-aarch64-static, with its own
 //	                  arguments separated by spaces) that Run puts before every binary
+//
+// and a third one scales a test down where the emulator cannot carry its load:
+//
+//	ICP_TEST_PARALLEL_RUNS  how many processes a test that starts the product many
+//	                        times at once starts (see ParallelRuns)
 package testbin
 
 import (
@@ -21,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,9 +35,27 @@ import (
 
 // The environment variables described in the package documentation.
 const (
-	BinDirEnv = "ICP_TEST_BIN_DIR"
-	ExecEnv   = "ICP_TEST_EXEC"
+	BinDirEnv       = "ICP_TEST_BIN_DIR"
+	ExecEnv         = "ICP_TEST_EXEC"
+	ParallelRunsEnv = "ICP_TEST_PARALLEL_RUNS"
 )
+
+// ParallelRuns returns how many processes a test that starts the product many times at
+// once should start: n, or the smaller count ICP_TEST_PARALLEL_RUNS gives. wine runs
+// every process start and socket call of every Windows process through one server
+// process; with 50 processes starting at once, the test process's loopback fakes go
+// unanswered for seconds, so test/platforms.sh asks for fewer there.
+func ParallelRuns(t testing.TB, n int) int {
+	v := os.Getenv(ParallelRunsEnv)
+	if v == "" {
+		return n
+	}
+	m, err := strconv.Atoi(v)
+	if err != nil || m < 2 {
+		t.Fatalf("%s=%q: want a count of at least 2", ParallelRunsEnv, v)
+	}
+	return min(n, m)
+}
 
 // Build compiles every binary under cmd/ (static, as released) into a new temporary
 // directory and returns it; the caller removes it. Call it from TestMain. With
