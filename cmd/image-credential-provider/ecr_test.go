@@ -257,18 +257,34 @@ func TestECRUnreachableEndpoint(t *testing.T) {
 }
 
 // A node with no credentials at all and instance metadata that refuses connections
-// fails at once (ecr-credential-provider spends 12 s in IMDS retries).
+// fails at once: instance metadata is asked once, never again after a refusal
+// (ecr-credential-provider spends 12 s in IMDS retries). The -v=2 log has a line for
+// every HTTP attempt, so the test counts attempts rather than timing the run, which a
+// loaded machine or an emulator would slow down.
 func TestECRNoCredentialsFailsFast(t *testing.T) {
 	const host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	f := awsfake.New()
 	defer f.Close()
-	env := append(f.EndpointEnv(), "AWS_EC2_METADATA_SERVICE_ENDPOINT="+closedLoopback(t))
-	start := time.Now()
-	r := runPlugin(t, "", env, request(ecrV1, host+"/app"), "--no-cache", "--backends=ecr")
-	d := time.Since(start)
+	imds := closedLoopback(t)
+	env := append(f.EndpointEnv(), "AWS_EC2_METADATA_SERVICE_ENDPOINT="+imds)
+	r := runPlugin(t, "", env, request(ecrV1, host+"/app"), "--no-cache", "--backends=ecr", "-v=2")
 	ecrFails(t, r, host, "us-east-1", "no usable AWS credentials", "EC2 instance metadata")
-	if d > 3*time.Second {
-		t.Errorf("took %v", d)
+	attempts := map[string]int{}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if _, rest, ok := strings.Cut(line, `"HTTP call"`); ok {
+			if _, u, ok := strings.Cut(rest, ` url="`+imds); ok {
+				path, _, _ := strings.Cut(u, `"`)
+				attempts[path]++
+			}
+		}
+	}
+	if len(attempts) == 0 {
+		t.Errorf("no instance metadata call in the log:\n%s", r.stderr)
+	}
+	for path, n := range attempts {
+		if n > 1 {
+			t.Errorf("instance metadata %s asked %d times, want once:\n%s", path, n, r.stderr)
+		}
 	}
 	if f.TotalCalls() != 0 {
 		t.Errorf("%d calls reached AWS", f.TotalCalls())
