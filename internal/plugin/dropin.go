@@ -74,9 +74,6 @@ func (b Binary) runDropIn(prog, backend string, args []string, stdin io.Reader, 
 	case err != nil:
 		return fmt.Errorf("%w (see %s --help)", err, prog)
 	}
-	if args == nil {
-		args = []string{}
-	}
 	return b.kubeletMode(&options{cfg: cfg, cache: &lazyCache{cfg: cfg}, prog: prog, args: args, dropIn: prog}, stdin, stdout)
 }
 

@@ -67,9 +67,7 @@ func (b Binary) kubeletMode(opts *options, stdin io.Reader, stdout io.Writer) (e
 	if _, err = stdout.Write(out); err != nil {
 		return err
 	}
-	if opts.args != nil {
-		recordAnswer(opts, kreq, r.req, ans, r.inputs)
-	}
+	recordAnswer(opts, kreq, r.req, ans, r.inputs)
 	return nil
 }
 

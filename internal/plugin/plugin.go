@@ -105,8 +105,7 @@ func oneLine(s string) string {
 type options struct {
 	cfg *config.Config
 	// args are the command-line arguments (argv[0] excluded) in kubelet mode, for the
-	// fingerprint of recorded answers and for hand-overs; nil where no answer is
-	// recorded (get).
+	// fingerprint of recorded answers and for hand-overs.
 	args []string
 	// dropIn is the single-cloud plugin's name the binary serves as, "" for its own;
 	// args are then in that plugin's syntax.
